@@ -1,0 +1,3 @@
+from .synthetic_coco_dataset import SyntheticCocoDataset
+
+__all__ = ['SyntheticCocoDataset']
