@@ -6,7 +6,7 @@ of the supported stack (see :mod:`mmdet_dynmoe.compat`) and registers every
 component into mmdet's registries.
 """
 from . import compat  # noqa: F401  (first: fixes apply before anything loads)
-from . import datasets  # noqa: F401
+from . import datasets, engine, models  # noqa: F401
 from .version import __version__
 
 __all__ = ['__version__']

@@ -1,0 +1,3 @@
+from .hooks import MoEAuxLossHook
+
+__all__ = ['MoEAuxLossHook']

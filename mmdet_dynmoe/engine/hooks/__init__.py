@@ -1,0 +1,3 @@
+from .moe_aux_loss_hook import MoEAuxLossHook
+
+__all__ = ['MoEAuxLossHook']

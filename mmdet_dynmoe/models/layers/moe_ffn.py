@@ -1,0 +1,214 @@
+"""MoEFFN: the mmdet-facing drop-in for mmcv's ``FFN`` (adapter only).
+
+The routing, experts, dispatch and losses live in :mod:`mmdet_dynmoe.moe`;
+this module maps mmcv's FFN contract (constructor keys, ``forward(x,
+identity)`` with the residual, dropout and layer scale) onto
+:class:`~mmdet_dynmoe.moe.MoELayer`, and upcycles a built dense ``FFN``.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+import warnings
+from typing import Optional
+
+from mmcv.cnn import build_activation_layer
+from mmcv.cnn.bricks.drop import build_dropout
+from mmcv.cnn.bricks.scale import LayerScale
+from mmcv.cnn.bricks.transformer import FFN
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from mmdet.registry import MODELS
+from mmdet_dynmoe.moe import MoELayer, upcycle_dense_mlp
+
+
+def _expert_channels(feedforward_channels: int, granularity: Optional[int],
+                     expert_channels: Optional[int]) -> int:
+    """Hidden size of one expert from ``granularity`` or ``expert_channels``."""
+    if granularity is not None:
+        if granularity < 1 or feedforward_channels % granularity:
+            divisors = [g for g in range(1, min(feedforward_channels, 64) + 1)
+                        if feedforward_channels % g == 0]
+            raise ValueError(
+                f'feedforward_channels={feedforward_channels} is not '
+                f'divisible by granularity={granularity}; allowed '
+                f'granularities are its divisors, e.g. {divisors}')
+        from_k = feedforward_channels // granularity
+        if expert_channels is not None and expert_channels != from_k:
+            raise ValueError(
+                f'expert_channels={expert_channels} contradicts granularity='
+                f'{granularity} (feedforward_channels / granularity = '
+                f'{from_k}); give one of them')
+        return from_k
+    if expert_channels is not None:
+        if expert_channels < 1:
+            raise ValueError(f'expert_channels={expert_channels} must be >= 1')
+        return expert_channels
+    return feedforward_channels
+
+
+def _check_moe_cfg(moe_cfg: dict) -> dict:
+    """Refuse keys neither mmcv FFN nor MoELayer knows, naming the allowed."""
+    allowed = set(inspect.signature(MoELayer).parameters) - {
+        'embed_dims', 'hidden_channels', 'num_experts', 'top_k', 'activation',
+        'dropout'}
+    unknown = sorted(set(moe_cfg) - allowed)
+    if unknown:
+        raise TypeError(f'MoEFFN got unknown keys {unknown}; MoE keys besides '
+                        'num_experts, top_k, granularity, expert_channels: '
+                        f'{sorted(allowed)}')
+    return moe_cfg
+
+
+@MODELS.register_module()
+class MoEFFN(BaseModule):
+    """Mixture-of-Experts FFN with mmcv ``FFN``'s interface.
+
+    ``out = identity + dropout_layer(gamma2(drop(MoE(x))))`` where MoE is
+    ``routed_scale * sum_j w_j expert_j(x) + shared(x) + bias``.
+
+    Args:
+        embed_dims, feedforward_channels, act_cfg, ffn_drop, dropout_layer,
+        add_identity, init_cfg, layer_scale_init_value: as in mmcv ``FFN``.
+        num_fcs: must be 2 (experts are two-layer MLPs).
+        num_experts: routed experts ``E``.
+        top_k: experts per token.
+        granularity: ``k`` of fine-grained experts: expert hidden size
+            ``feedforward_channels / k``.
+        expert_channels: expert hidden size given directly (alternative to
+            ``granularity``; default ``feedforward_channels``).
+        **moe_cfg: the remaining :class:`~mmdet_dynmoe.moe.MoELayer` keys,
+            with its defaults: ``router_cfg`` (``dict(type='TopKRouter',
+            normalize=True, noise_std=0., jitter_eps=0.)``),
+            ``num_shared_experts`` (0; always-on experts of
+            ``expert_channels``), ``routed_scale`` (1.0; upcycling sets
+            ``k``), ``capacity_factor`` (None = dropless; dropped slots are
+            logged as ``moe_dropped_slots``), ``dispatch`` (``'auto'`` |
+            ``'loop'`` | ``'grouped_mm'`` | ``'dense'``),
+            ``balance_loss_weight`` (0.01, as Dynamic-DINO),
+            ``z_loss_weight`` (0.001, as ST-MoE), ``loss_scope``
+            (``'global'`` over DDP processes, or ``'local'``).
+
+    Shapes: ``x`` (..., embed_dims) -> same; per-image statistics expect
+    (B, N, embed_dims), mmdet's ``batch_first`` layout.
+    """
+
+    def __init__(self,
+                 embed_dims: int = 256,
+                 feedforward_channels: int = 1024,
+                 num_fcs: int = 2,
+                 act_cfg: dict = dict(type='ReLU', inplace=True),
+                 ffn_drop: float = 0.,
+                 dropout_layer: Optional[dict] = None,
+                 add_identity: bool = True,
+                 init_cfg: Optional[dict] = None,
+                 layer_scale_init_value: float = 0.,
+                 num_experts: int = 8,
+                 top_k: int = 2,
+                 granularity: Optional[int] = None,
+                 expert_channels: Optional[int] = None,
+                 **moe_cfg) -> None:
+        super().__init__(init_cfg)
+        if num_fcs != 2:
+            raise ValueError(f'MoEFFN needs num_fcs=2 (two-layer experts), '
+                             f'got num_fcs={num_fcs}')
+        self.embed_dims = embed_dims
+        self.feedforward_channels = feedforward_channels
+        self.num_fcs = num_fcs
+        self.add_identity = add_identity
+        self.moe = MoELayer(
+            embed_dims,
+            _expert_channels(feedforward_channels, granularity,
+                             expert_channels),
+            num_experts,
+            top_k,
+            activation=build_activation_layer(act_cfg),
+            dropout=ffn_drop,
+            **_check_moe_cfg(moe_cfg))
+        # Until a collector (attach_moe_aux_losses) takes the routing losses,
+        # the layer does not keep them: kept tensors would hold every
+        # iteration's graph alive.
+        self.moe.record_aux = False
+        self._warned_uncollected = False
+        self.out_drop = nn.Dropout(ffn_drop)
+        self.dropout_layer = build_dropout(
+            dropout_layer) if dropout_layer else nn.Identity()
+        self.gamma2 = LayerScale(embed_dims, scale=layer_scale_init_value) \
+            if layer_scale_init_value > 0 else nn.Identity()
+
+    def forward(self, x: Tensor, identity: Optional[Tensor] = None) -> Tensor:
+        """x: (..., embed_dims); identity: same shape or None (= x)."""
+        if self.training and not self.moe.record_aux and \
+                not self._warned_uncollected:
+            self._warned_uncollected = True
+            warnings.warn(
+                'MoEFFN is training but no detector collects its routing '
+                'losses (load balancing, z-loss); add custom_hooks=['
+                "dict(type='MoEAuxLossHook')] or build MoE layers with "
+                'upcycle_ffns(), which attach the collector')
+        out = self.gamma2(self.out_drop(self.moe(x)))
+        if not self.add_identity:
+            return self.dropout_layer(out)
+        return (x if identity is None else identity) + self.dropout_layer(out)
+
+    @classmethod
+    def from_dense(cls,
+                   ffn: nn.Module,
+                   num_copies: int,
+                   granularity: int,
+                   **moe_kwargs) -> 'MoEFFN':
+        """Upcycle a built dense mmcv ``FFN`` into ``num_copies * k`` experts.
+
+        The result reproduces ``ffn`` exactly (up to float rounding) until it
+        is trained: each copy's first linear is split into ``k`` row blocks,
+        the second into the matching column blocks, the output bias shared,
+        and the router initialised so that each token picks the ``k`` slices
+        of one copy (see :mod:`mmdet_dynmoe.moe.upcycle`). Active expert
+        parameters per token equal the dense FFN's.
+
+        Args:
+            ffn: a two-layer mmcv ``FFN`` (``num_fcs=2``).
+            num_copies: ``N``.
+            granularity: ``k`` (also the default ``top_k``).
+            **moe_kwargs: other :class:`MoEFFN` keys (``router_cfg``,
+                ``dispatch``, loss weights, ...). ``top_k`` other than ``k``
+                is refused: the start would not equal the dense model.
+        """
+        if not isinstance(ffn, FFN) or getattr(ffn, 'num_fcs', None) != 2:
+            raise TypeError(
+                f'from_dense needs a two-layer mmcv FFN (num_fcs=2), got '
+                f'{type(ffn).__name__}'
+                f'{"" if not isinstance(ffn, FFN) else f" with num_fcs={ffn.num_fcs}"}')
+        if num_copies < 1:
+            raise ValueError(f'num_copies={num_copies} must be >= 1')
+        for key in ('num_experts', 'expert_channels', 'embed_dims',
+                    'feedforward_channels'):
+            if key in moe_kwargs:
+                raise ValueError(f'from_dense sets {key} itself; do not pass '
+                                 'it')
+        top_k = moe_kwargs.pop('top_k', granularity)
+        if top_k != granularity:
+            raise ValueError(f'from_dense: top_k={top_k} must equal '
+                             f'granularity={granularity} for the upcycled '
+                             'layer to start at the dense output')
+        fc1, act, drop = ffn.layers[0]
+        fc2 = ffn.layers[1]
+        moe_ffn = cls(
+            embed_dims=ffn.embed_dims,
+            feedforward_channels=ffn.feedforward_channels,
+            ffn_drop=drop.p,
+            add_identity=ffn.add_identity,
+            num_experts=num_copies * granularity,
+            top_k=granularity,
+            granularity=granularity,
+            **moe_kwargs)
+        # Keep the dense module's own activation, residual dropout and
+        # layer scale (their configs are not stored on a built FFN).
+        moe_ffn.moe.experts.activation = copy.deepcopy(act)
+        moe_ffn.dropout_layer = copy.deepcopy(ffn.dropout_layer)
+        moe_ffn.gamma2 = copy.deepcopy(ffn.gamma2)
+        moe_ffn.to(device=fc1.weight.device, dtype=fc1.weight.dtype)
+        upcycle_dense_mlp(moe_ffn.moe, fc1.weight, fc1.bias, fc2.weight,
+                          fc2.bias, num_copies, granularity)
+        return moe_ffn

@@ -1,0 +1,61 @@
+"""Put the MoE layers' routing losses into a detector's ``loss()`` dict.
+
+Works for any mmdet detector without subclassing: two forward hooks on the
+detector module. Before a forward pass, losses left by an earlier pass are
+dropped; after ``forward(..., mode='loss')`` the pending routing losses of
+every MoE layer are added to the returned dict (``loss_moe_balance``,
+``loss_moe_z`` summed over layers, or ``moe{i}.loss_...`` per layer), where
+mmengine's ``parse_losses`` optimises and logs them. ``predict`` and
+``tensor`` passes run in eval mode and compute none.
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from torch import nn
+
+from mmdet_dynmoe.moe import clear_moe_aux_losses, moe_layers, \
+    pop_moe_aux_losses
+
+_ATTACHED = '_moe_aux_losses_attached'
+
+
+def _clear(module: nn.Module, args: tuple) -> None:
+    clear_moe_aux_losses(module)
+
+
+def _add_to_loss_dict(module: nn.Module, args: tuple, kwargs: dict,
+                      output: Any, per_layer: bool) -> Any:
+    mode = kwargs.get('mode', args[2] if len(args) > 2 else 'tensor')
+    aux = pop_moe_aux_losses(module, per_layer=per_layer)
+    if mode == 'loss' and isinstance(output, dict) and aux:
+        clash = set(aux) & set(output)
+        if clash:
+            raise KeyError(f'the detector already returns {sorted(clash)}')
+        output.update(aux)
+    return output
+
+
+def attach_moe_aux_losses(detector: nn.Module, per_layer: bool = False) -> int:
+    """Make ``detector.loss()`` outputs include its MoE routing losses.
+
+    Idempotent; call it again after adding MoE layers (it also switches on
+    loss recording of layers added since).
+
+    Args:
+        detector: the (unwrapped) detector.
+        per_layer: one entry per MoE layer instead of sums.
+
+    Returns:
+        Number of MoE layers whose losses are collected.
+    """
+    layers = moe_layers(detector)
+    for _, layer in layers:
+        layer.record_aux = True
+    if not getattr(detector, _ATTACHED, False):
+        detector.register_forward_pre_hook(_clear)
+        detector.register_forward_hook(
+            partial(_add_to_loss_dict, per_layer=per_layer), with_kwargs=True)
+        setattr(detector, _ATTACHED, True)
+    return len(layers)

@@ -1,0 +1,175 @@
+"""MoELayer: route -> dispatch to experts -> combine (+ shared experts, bias).
+
+``y = routed_scale * sum_j w_j(x) * expert_{i_j}(x) + shared(x) + bias``
+
+The layer keeps the routing losses of its training forward passes until a
+caller takes them with :meth:`MoELayer.pop_aux_losses` (see
+:mod:`mmdet_dynmoe.moe.aux_losses`); eval forward passes compute none.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+from .dispatch import capacity_keep_mask, check_dispatch_mode, dispatch
+from .experts import GroupedExperts
+from .losses import LOSS_SCOPES, load_balancing_loss, router_z_loss
+from .router import build_router
+from .stats import RoutingStats
+
+
+class MoELayer(nn.Module):
+    """A routed mixture of two-layer MLP experts.
+
+    Args:
+        embed_dims: Token size ``C``.
+        hidden_channels: Hidden size of one routed expert.
+        num_experts: Routed experts ``E``.
+        top_k: Experts per token.
+        router_cfg: ``dict(type='TopKRouter', normalize=True, noise_std=0.,
+            jitter_eps=0.)``; ``type`` must be one of
+            :data:`mmdet_dynmoe.moe.router.ROUTERS`.
+        activation: Element-wise activation module (default ReLU).
+        dropout: Dropout after the experts' activation.
+        num_shared_experts: Always-on experts (DeepSeekMoE), each of
+            ``hidden_channels``, added without a gate.
+        routed_scale: Factor on the routed sum. Upcycling sets it to the
+            granularity ``k``: renormalised weights sum to 1, while the ``k``
+            slices of a dense FFN must be summed.
+        capacity_factor: None = dropless (default). Otherwise in training
+            each expert takes at most ``ceil(cf * T * k / E)`` slots; slots
+            over it are not computed and are counted in
+            ``moe_dropped_slots``. Eval is always dropless.
+        dispatch: ``'auto'``, ``'loop'``, ``'grouped_mm'`` or ``'dense'``
+            (see :mod:`mmdet_dynmoe.moe.dispatch`).
+        balance_loss_weight: Weight of the load-balancing loss.
+        z_loss_weight: Weight of the router z-loss.
+        loss_scope: ``'global'`` (statistics over all DDP processes) or
+            ``'local'``.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 hidden_channels: int,
+                 num_experts: int,
+                 top_k: int,
+                 router_cfg: Optional[dict] = None,
+                 activation: Optional[nn.Module] = None,
+                 dropout: float = 0.0,
+                 num_shared_experts: int = 0,
+                 routed_scale: float = 1.0,
+                 capacity_factor: Optional[float] = None,
+                 dispatch: str = 'auto',
+                 balance_loss_weight: float = 0.01,
+                 z_loss_weight: float = 0.001,
+                 loss_scope: str = 'global') -> None:
+        super().__init__()
+        if num_experts < 1 or hidden_channels < 1 or num_shared_experts < 0:
+            raise ValueError(
+                f'num_experts={num_experts} and hidden_channels='
+                f'{hidden_channels} must be >= 1, num_shared_experts='
+                f'{num_shared_experts} >= 0')
+        if not 1 <= top_k <= num_experts:
+            raise ValueError(f'top_k={top_k} is not allowed with num_experts='
+                             f'{num_experts}: need 1 <= top_k <= num_experts')
+        if capacity_factor is not None and capacity_factor <= 0:
+            raise ValueError(f'capacity_factor={capacity_factor} must be > 0 '
+                             'or None (dropless)')
+        if loss_scope not in LOSS_SCOPES:
+            raise ValueError(f'loss_scope={loss_scope!r} is not allowed; '
+                             f'allowed: {list(LOSS_SCOPES)}')
+        self.embed_dims = embed_dims
+        self.num_experts = num_experts
+        self.top_k = top_k
+        self.routed_scale = routed_scale
+        self.capacity_factor = capacity_factor
+        self.dispatch = check_dispatch_mode(dispatch)
+        self.balance_loss_weight = balance_loss_weight
+        self.z_loss_weight = z_loss_weight
+        self.loss_scope = loss_scope
+        activation = activation if activation is not None else nn.ReLU()
+        self.router = build_router(router_cfg or dict(type='TopKRouter'),
+                                   embed_dims, num_experts, top_k)
+        self.experts = GroupedExperts(num_experts, embed_dims,
+                                      hidden_channels, activation, dropout)
+        self.shared_experts = GroupedExperts(
+            1, embed_dims, hidden_channels * num_shared_experts, activation,
+            dropout) if num_shared_experts else None
+        self.bias = nn.Parameter(torch.zeros(embed_dims))
+        self.stats = RoutingStats(num_experts)
+        # Whether training passes keep their routing losses for
+        # pop_aux_losses(); a caller that never pops should turn this off.
+        self.record_aux = True
+        self._aux: dict[str, Tensor] = {}
+
+    def active_params_per_token(self) -> int:
+        """Expert parameters one token uses (router excluded)."""
+        n = self.top_k * self.experts.num_params_per_expert() + self.embed_dims
+        if self.shared_experts is not None:
+            n += self.shared_experts.num_params_per_expert()
+        return n
+
+    def router_params(self) -> int:
+        return sum(p.numel() for p in self.router.parameters())
+
+    def forward(self, x: Tensor, expert_mask: Optional[Tensor] = None) -> Tensor:
+        """Args:
+            x: (..., C) tokens; for per-image statistics (B, N, C).
+            expert_mask: optional (..., E) bool of allowed experts per token.
+
+        Returns:
+            (..., C) in ``x``'s dtype.
+        """
+        shape = x.shape
+        flat = x.reshape(-1, self.embed_dims)
+        if expert_mask is not None:
+            expert_mask = expert_mask.reshape(-1, self.num_experts)
+        route = self.router(flat, expert_mask)
+        keep = None
+        if self.training and self.capacity_factor is not None:
+            capacity = math.ceil(self.capacity_factor * flat.shape[0] *
+                                 self.top_k / self.num_experts)
+            keep = capacity_keep_mask(route.indices, self.num_experts,
+                                      capacity)
+        out = dispatch(flat, route.weights, route.indices, self.experts,
+                       self.dispatch, keep)
+        if self.routed_scale != 1.0:
+            out = out * self.routed_scale
+        if self.shared_experts is not None:
+            out = out + self.shared_experts.forward_all(flat)[0]
+        out = out + self.bias.to(out.dtype)
+        if self.training and self.record_aux:
+            self._record_aux(route.logits, route.probs, route.indices, keep)
+        if self.stats.enabled:
+            self.stats.update(route.indices,
+                              shape[0] if len(shape) == 3 else None, keep)
+        return out.view(shape)
+
+    def _record_aux(self, logits: Tensor, probs: Tensor, indices: Tensor,
+                    keep: Optional[Tensor]) -> None:
+        """Add this pass's weighted routing losses to the pending ones."""
+        new = {}
+        if self.balance_loss_weight > 0:
+            new['loss_moe_balance'] = self.balance_loss_weight * \
+                load_balancing_loss(probs, indices, self.loss_scope)
+        if self.z_loss_weight > 0:
+            new['loss_moe_z'] = self.z_loss_weight * router_z_loss(
+                logits, self.loss_scope)
+        if keep is not None:
+            new['moe_dropped_slots'] = (~keep).sum().float()
+        for name, value in new.items():
+            self._aux[name] = self._aux[name] + value \
+                if name in self._aux else value
+
+    def pop_aux_losses(self) -> dict[str, Tensor]:
+        """The routing losses of training passes since the last pop."""
+        aux, self._aux = self._aux, {}
+        return aux
+
+    def extra_repr(self) -> str:
+        return (f'top_k={self.top_k}, routed_scale={self.routed_scale}, '
+                f'capacity_factor={self.capacity_factor}, '
+                f'dispatch={self.dispatch!r}')

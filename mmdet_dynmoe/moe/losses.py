@@ -1,0 +1,79 @@
+"""Routing losses: load balancing (Switch / GShard) and router z-loss (ST-MoE).
+
+Under ``torch.distributed`` the token statistics are summed over all
+processes first (``scope='global'``), and each process's loss is scaled so
+that DDP's gradient averaging yields exactly the gradient of the loss on the
+global batch, even when processes hold different token counts (DETR
+denoising queries vary per batch). ``scope='local'`` skips the all-reduce and
+balances each process's tokens on their own.
+"""
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+LOSS_SCOPES = ('global', 'local')
+
+
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized() and \
+        dist.get_world_size() > 1
+
+
+def _global_sum(t: Tensor) -> Tensor:
+    t = t.detach().clone()
+    dist.all_reduce(t)
+    return t
+
+
+def load_balancing_loss(probs: Tensor, indices: Tensor,
+                        scope: str = 'global') -> Tensor:
+    """``E * sum_e f_e * P_e`` (Switch Transformer, eq. 4; GShard for k>1).
+
+    ``f_e`` is the fraction of the ``T * k`` routing slots that chose expert
+    ``e`` (not differentiable), ``P_e`` the mean router probability of ``e``.
+    Equals 1 for perfectly uniform routing, ``E / k`` at worst.
+
+    Args:
+        probs: (T, E) fp32 router probabilities.
+        indices: (T, k) chosen experts.
+        scope: ``'global'`` or ``'local'`` (see module docstring).
+
+    Returns:
+        Scalar fp32 loss.
+    """
+    num_experts = probs.shape[1]
+    counts = torch.bincount(indices.reshape(-1),
+                            minlength=num_experts).to(probs.dtype)
+    prob_sum = probs.sum(0)
+    num_tokens = probs.new_tensor(float(probs.shape[0]))
+    scale = 1.0
+    if scope == 'global' and _distributed():
+        counts = _global_sum(counts)
+        num_tokens = _global_sum(num_tokens)
+        scale = dist.get_world_size()
+    frac = counts / counts.sum().clamp(min=1)
+    return num_experts * scale * (frac * prob_sum).sum() / num_tokens.clamp(
+        min=1)
+
+
+def router_z_loss(logits: Tensor, scope: str = 'global') -> Tensor:
+    """Mean squared log-partition of the router logits (ST-MoE, eq. 5).
+
+    Keeps logits small, which keeps the router's softmax numerically stable.
+
+    Args:
+        logits: (T, E) fp32 router logits.
+        scope: ``'global'`` or ``'local'``.
+
+    Returns:
+        Scalar fp32 loss.
+    """
+    z_sum = torch.logsumexp(logits, dim=-1).square().sum()
+    num_tokens = logits.new_tensor(float(logits.shape[0]))
+    scale = 1.0
+    if scope == 'global' and _distributed():
+        num_tokens = _global_sum(num_tokens)
+        scale = dist.get_world_size()
+    return scale * z_sum / num_tokens.clamp(min=1)

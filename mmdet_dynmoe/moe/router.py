@@ -1,0 +1,130 @@
+"""Routers: token features -> router scores, top-k expert weights and indices.
+
+A router returns plain tensors (:class:`RouterOutput`); nothing downstream
+reaches back into it. Routing math runs in fp32 whatever the input dtype,
+because softmax over small logit gaps and the z-loss are precision sensitive.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class RouterOutput(NamedTuple):
+    """What a router decided for ``T`` tokens and ``E`` experts.
+
+    Attributes:
+        logits: (T, E) fp32 router logits (after noise, before masking).
+        probs: (T, E) fp32 softmax over all allowed experts; used by the
+            load-balancing loss.
+        weights: (T, top_k) fp32 combination weights of the chosen experts.
+        indices: (T, top_k) int64 chosen experts, highest score first.
+    """
+    logits: Tensor
+    probs: Tensor
+    weights: Tensor
+    indices: Tensor
+
+
+class TopKRouter(nn.Module):
+    """Softmax top-k router (Switch / GShard / Mixtral style).
+
+    Args:
+        embed_dims: Token feature size ``C``.
+        num_experts: Number of routed experts ``E``.
+        top_k: Experts per token, ``1 <= top_k <= num_experts``.
+        normalize: Renormalise the top-k probabilities to sum to 1
+            (Mixtral); if False the weights are the raw softmax probabilities
+            (Switch / GShard).
+        noise_std: Std of Gaussian noise added to the logits in training
+            (noisy top-k); 0 disables it.
+        jitter_eps: Multiplicative input jitter ``U(1-eps, 1+eps)`` in training
+            (Switch Transformer); 0 disables it.
+        bias: Whether the router has a bias.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 num_experts: int,
+                 top_k: int,
+                 normalize: bool = True,
+                 noise_std: float = 0.0,
+                 jitter_eps: float = 0.0,
+                 bias: bool = False) -> None:
+        super().__init__()
+        if not 1 <= top_k <= num_experts:
+            raise ValueError(f'top_k={top_k} is not allowed with num_experts='
+                             f'{num_experts}: need 1 <= top_k <= num_experts')
+        if noise_std < 0 or not 0 <= jitter_eps < 1:
+            raise ValueError(f'noise_std={noise_std} must be >= 0 and '
+                             f'jitter_eps={jitter_eps} in [0, 1)')
+        self.embed_dims = embed_dims
+        self.num_experts = num_experts
+        self.top_k = top_k
+        self.normalize = normalize
+        self.noise_std = noise_std
+        self.jitter_eps = jitter_eps
+        self.gate = nn.Linear(embed_dims, num_experts, bias=bias)
+        nn.init.normal_(self.gate.weight, std=0.02)
+        if bias:
+            nn.init.zeros_(self.gate.bias)
+
+    def forward(self,
+                x: Tensor,
+                expert_mask: Optional[Tensor] = None) -> RouterOutput:
+        """Route tokens.
+
+        Args:
+            x: (T, C) token features, any float dtype.
+            expert_mask: optional (T, E) bool, True where a token may use an
+                expert (e.g. the expert groups a scene router chose). Every
+                row needs at least ``top_k`` allowed experts.
+
+        Returns:
+            RouterOutput with fp32 tensors.
+        """
+        x = x.float()
+        if self.training and self.jitter_eps > 0:
+            x = x * torch.empty_like(x).uniform_(1 - self.jitter_eps,
+                                                 1 + self.jitter_eps)
+        bias = None if self.gate.bias is None else self.gate.bias.float()
+        logits = F.linear(x, self.gate.weight.float(), bias)
+        if self.training and self.noise_std > 0:
+            logits = logits + torch.randn_like(logits) * self.noise_std
+        scores = logits
+        if expert_mask is not None:
+            scores = logits.masked_fill(~expert_mask, float('-inf'))
+        probs = scores.softmax(dim=-1)
+        weights, indices = probs.topk(self.top_k, dim=-1)
+        if self.normalize:
+            weights = weights / weights.sum(dim=-1, keepdim=True)
+        return RouterOutput(logits, probs, weights, indices)
+
+    def extra_repr(self) -> str:
+        return (f'embed_dims={self.embed_dims}, num_experts={self.num_experts}'
+                f', top_k={self.top_k}, normalize={self.normalize}, '
+                f'noise_std={self.noise_std}, jitter_eps={self.jitter_eps}')
+
+
+#: Router types a config may name in ``router_cfg=dict(type=...)``.
+ROUTERS: dict[str, type[nn.Module]] = {'TopKRouter': TopKRouter}
+
+
+def build_router(cfg: dict, embed_dims: int, num_experts: int,
+                 top_k: int) -> nn.Module:
+    """Build a router from ``dict(type='TopKRouter', **kwargs)``.
+
+    Raises:
+        KeyError: the type is not one of :data:`ROUTERS` (the message lists
+            the allowed values).
+    """
+    cfg = dict(cfg)
+    router_type = cfg.pop('type', 'TopKRouter')
+    if router_type not in ROUTERS:
+        raise KeyError(f"router_cfg type={router_type!r} does not exist; "
+                       f'allowed: {sorted(ROUTERS)}')
+    return ROUTERS[router_type](
+        embed_dims=embed_dims, num_experts=num_experts, top_k=top_k, **cfg)

@@ -1,0 +1,28 @@
+"""A slow, obviously-correct per-token MoE used to check the fast paths."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from mmdet_dynmoe.moe import MoELayer
+
+
+def reference_moe(layer: MoELayer, x: Tensor) -> Tensor:
+    """``routed_scale * sum_j w_j expert_j(x) + shared(x) + bias``, one token
+    at a time, in float64 (dropout off; routing from the layer's router)."""
+    flat = x.reshape(-1, layer.embed_dims)
+    route = layer.router(flat)
+    ex = layer.experts
+    w1, b1, w2 = (p.detach().double() for p in (ex.w1, ex.b1, ex.w2))
+    out = torch.zeros(flat.shape, dtype=torch.float64)
+    for t in range(flat.shape[0]):
+        xt = flat[t].double()
+        for w, e in zip(route.weights[t].tolist(), route.indices[t].tolist()):
+            h = ex.activation(xt @ w1[e] + b1[e])
+            out[t] += layer.routed_scale * w * (h @ w2[e])
+        if layer.shared_experts is not None:
+            sh = layer.shared_experts
+            h = sh.activation(xt @ sh.w1[0].double() + sh.b1[0].double())
+            out[t] += h @ sh.w2[0].double()
+    out += layer.bias.detach().double()
+    return out.view(x.shape)

@@ -1,0 +1,199 @@
+"""MoEFFN: the mmdet adapter, upcycling from mmcv FFN, loss plumbing."""
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from mmcv.cnn.bricks.transformer import FFN
+from mmengine.model import BaseModel
+
+import mmdet_dynmoe  # noqa: F401
+from mmdet.registry import HOOKS, MODELS
+from mmdet_dynmoe.models import MoEFFN, upcycle_ffns
+from mmdet_dynmoe.moe import moe_layers
+
+from conftest import tiny_dino_cfg
+
+
+def dense_ffn(**kw) -> FFN:
+    torch.manual_seed(0)
+    ffn = FFN(**{'embed_dims': 32, 'feedforward_channels': 96, **kw})
+    with torch.no_grad():
+        for p in ffn.parameters():
+            p.normal_(std=0.2)
+    return ffn
+
+
+def test_moe_ffn_is_registered_and_keeps_the_ffn_contract():
+    moe = MODELS.build(dict(type='MoEFFN', embed_dims=32,
+                            feedforward_channels=64, num_experts=4, top_k=2,
+                            granularity=2))
+    assert isinstance(moe, MoEFFN) and moe.moe.experts.hidden_channels == 32
+    moe.eval()
+    x, identity = torch.randn(2, 5, 32), torch.randn(2, 5, 32)
+    routed = moe.moe(x)
+    torch.testing.assert_close(moe(x), x + routed)
+    torch.testing.assert_close(moe(x, identity), identity + routed)
+    moe.add_identity = False
+    torch.testing.assert_close(moe(x, identity), routed)
+
+
+@pytest.mark.parametrize('num_copies,granularity', [(8, 2), (4, 4), (1, 2)])
+@pytest.mark.parametrize('ffn_kwargs', [
+    {},
+    dict(act_cfg=dict(type='GELU'), layer_scale_init_value=0.5,
+         add_identity=False),
+])
+def test_upcycled_moe_matches_dense_ffn(num_copies, granularity, ffn_kwargs):
+    ffn = dense_ffn(**ffn_kwargs)
+    moe = MoEFFN.from_dense(ffn, num_copies=num_copies,
+                            granularity=granularity)
+    assert moe.moe.num_experts == num_copies * granularity
+    for shape in [(1, 1, 32), (2, 900, 32), (3000, 32)]:
+        x = torch.randn(shape)
+        for train in (True, False):
+            ffn.train(train)
+            moe.train(train)
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                err = (moe(x) - ffn(x)).abs().max().item()
+            assert err <= 1e-5, (shape, train, err)
+
+
+def test_router_gets_a_gradient_at_the_upcycled_start():
+    ffn = dense_ffn()
+    moe = MoEFFN.from_dense(ffn, num_copies=4, granularity=2,
+                            balance_loss_weight=0, z_loss_weight=0)
+    x = torch.randn(2, 50, 32)
+    target = torch.randn(2, 50, 32)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        ((moe(x) - target)**2).sum().backward()
+    grad = moe.moe.router.gate.weight.grad
+    assert grad is not None and grad.abs().max() > 1e-4
+    # Every token picks the two slices of one copy, and copies are used.
+    idx = moe.moe.router(x.reshape(-1, 32)).indices.sort(-1).values
+    assert torch.equal(idx[:, 0] // 2, idx[:, 1] // 2)
+    assert torch.equal(idx[:, 0] % 2, torch.zeros_like(idx[:, 0]))
+    assert len(torch.unique(idx[:, 0] // 2)) > 1
+
+
+def test_active_params_per_token_equal_the_dense_ffn():
+    ffn = dense_ffn()
+    moe = MoEFFN.from_dense(ffn, num_copies=8, granularity=2)
+    dense_params = sum(p.numel() for p in ffn.parameters())
+    assert moe.moe.active_params_per_token() == dense_params
+    assert moe.moe.router_params() == 16 * 32
+
+
+def test_bad_moe_config_fails_at_build_with_key_and_allowed_values():
+    base = dict(type='MoEFFN', embed_dims=32, feedforward_channels=96)
+    with pytest.raises(ValueError, match='top_k=9 .*num_experts=8'):
+        MODELS.build(dict(base, num_experts=8, top_k=9))
+    with pytest.raises(ValueError,
+                       match=r'feedforward_channels=96 is not divisible by '
+                       r'granularity=5.*e\.g\. \[1, 2, 3, 4, 6'):
+        MODELS.build(dict(base, granularity=5))
+    with pytest.raises(KeyError, match="'SoftRouter'.*allowed.*TopKRouter"):
+        MODELS.build(dict(base, router_cfg=dict(type='SoftRouter')))
+    with pytest.raises(TypeError, match=r"unknown keys \['num_expert'\].*"
+                       r"capacity_factor"):
+        MODELS.build(dict(base, num_expert=4))
+    with pytest.raises(ValueError, match='num_fcs=2.*num_fcs=3'):
+        MODELS.build(dict(base, num_fcs=3))
+    with pytest.raises(TypeError, match='two-layer mmcv FFN.*Linear'):
+        MoEFFN.from_dense(torch.nn.Linear(4, 4), 2, 2)
+    with pytest.raises(TypeError, match='num_fcs=3'):
+        MoEFFN.from_dense(dense_ffn(num_fcs=3), 2, 2)
+    with pytest.raises(ValueError, match='top_k=1 must equal granularity=2'):
+        MoEFFN.from_dense(dense_ffn(), 2, 2, top_k=1)
+
+
+def test_upcycle_ffns_replaces_matching_layers_and_names_the_existing_ones():
+    model = torch.nn.Module()
+    model.layers = torch.nn.ModuleList(
+        [torch.nn.Module() for _ in range(3)])
+    for layer in model.layers:
+        layer.ffn = dense_ffn()
+    x = torch.randn(4, 32)
+    before = [layer.ffn(x) for layer in model.layers]
+    names = upcycle_ffns(model, 'layers.[12].ffn', num_copies=2,
+                         granularity=2)
+    assert names == ['layers.1.ffn', 'layers.2.ffn']
+    assert isinstance(model.layers[0].ffn, FFN)
+    for layer, ref in zip(model.layers, before):
+        layer.eval()
+        torch.testing.assert_close(layer.ffn(x), ref, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match=r"'decoder\.\*' matches no FFN.*"
+                       r"layers\.0\.ffn"):
+        upcycle_ffns(model, 'decoder.*', 2, 2)
+
+
+def _dino_batch(cfg):
+    from mmengine.dataset import pseudo_collate
+    from mmdet.registry import DATASETS
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    return pseudo_collate([dataset[0], dataset[1]])
+
+
+def test_routing_losses_reach_the_detector_loss_dict(tiny_synthetic,
+                                                      tmp_path):
+    cfg = tiny_dino_cfg(tiny_synthetic, str(tmp_path))
+    model = MODELS.build(cfg.model)
+    names = upcycle_ffns(model, 'decoder.layers.*.ffn', num_copies=2,
+                         granularity=2)
+    assert len(names) == 3
+    data = model.data_preprocessor(_dino_batch(cfg), True)
+    model.train()
+    losses = model(**data, mode='loss')
+    for key in ('loss_moe_balance', 'loss_moe_z'):
+        assert key in losses and torch.isfinite(losses[key])
+    # Sum over 3 layers of 0.01 * balance (>= 1 each).
+    assert losses['loss_moe_balance'].item() >= 0.03 - 1e-6
+    losses['loss_moe_balance'].backward()
+    assert model.decoder.layers[0].ffn.moe.router.gate.weight.grad is not None
+    # No pending losses survive the pass; predict computes none.
+    assert all(not layer._aux for _, layer in moe_layers(model))
+    model.eval()
+    with torch.no_grad():
+        data = model.data_preprocessor(_dino_batch(cfg), False)
+        preds = model(**data, mode='predict')
+    assert len(preds) == 2
+    assert all(not layer._aux for _, layer in moe_layers(model))
+
+
+class ToyModel(BaseModel):
+    """A non-DETR model whose MoEFFN comes from its own config."""
+
+    def __init__(self):
+        super().__init__()
+        self.ffn = MODELS.build(dict(type='MoEFFN', embed_dims=8,
+                                     feedforward_channels=16, num_experts=4,
+                                     top_k=2))
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = self.ffn(inputs)
+        if mode == 'loss':
+            return dict(loss_task=out.square().mean())
+        return out
+
+
+def test_moe_aux_loss_hook_wires_config_built_moe_ffn():
+    model = ToyModel().train()
+    x = torch.randn(2, 6, 8)
+    with pytest.warns(UserWarning, match='no detector collects'):
+        losses = model(x, mode='loss')
+    assert set(losses) == {'loss_task'}
+    assert not model.ffn.moe._aux  # not kept: would leak the graph
+
+    class Runner:
+        pass
+
+    runner = Runner()
+    runner.model = model
+    HOOKS.build(dict(type='MoEAuxLossHook')).before_run(runner)
+    losses = model(x, mode='loss')
+    assert set(losses) == {'loss_task', 'loss_moe_balance', 'loss_moe_z'}
+    model.eval()
+    assert isinstance(model(x), torch.Tensor)

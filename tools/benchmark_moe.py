@@ -1,0 +1,127 @@
+"""MoE FFN vs dense FFN time at detection sizes (prints a markdown table).
+
+Dense: mmcv ``FFN`` 256 -> 2048 -> 256. MoE: ``MoEFFN.from_dense(ffn,
+num_copies=8, granularity=2)``: 16 experts of 1024 hidden units, top-2, so
+the same active parameters per token. Times are medians of
+``torch.utils.benchmark`` (CUDA synchronised), for inference (eval,
+no_grad) and a training step (forward + backward), and every dispatch path
+next to ``auto``.
+
+    python tools/benchmark_moe.py                  # CPU fp32 (+ CUDA bf16 if present)
+    python tools/benchmark_moe.py --device cuda --paths auto grouped_mm
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+
+import torch
+from torch.utils import benchmark
+
+SIZES = ((2, 900), (8, 900), (2, 20000))
+ALL_PATHS = ('auto', 'loop', 'grouped_mm', 'dense')
+# The dense path materialises (E, T, H) hidden activations: skip it beyond
+# this many elements (~1 GiB in fp32) instead of running out of memory.
+DENSE_PATH_MAX_ELEMENTS = 2**28
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--device', choices=('cpu', 'cuda', 'all'), default='all')
+    p.add_argument('--paths', nargs='+', choices=ALL_PATHS, default=ALL_PATHS)
+    p.add_argument('--modes', nargs='+', choices=('infer', 'train'),
+                   default=('infer', 'train'))
+    p.add_argument('--threads', type=int, default=None,
+                   help='torch CPU threads (default: torch default)')
+    p.add_argument('--min-run-time', type=float, default=1.0,
+                   help='seconds per measurement')
+    return p.parse_args()
+
+
+def build(device: str, dtype: torch.dtype):
+    from mmcv.cnn.bricks.transformer import FFN
+
+    from mmdet_dynmoe.models import MoEFFN
+    torch.manual_seed(0)
+    dense = FFN(embed_dims=256, feedforward_channels=2048)
+    moe = MoEFFN.from_dense(dense, num_copies=8, granularity=2)
+    moe.moe.record_aux = True  # time the routing losses of training too
+    return dense.to(device, dtype), moe.to(device, dtype)
+
+
+def time_ms(module, x: torch.Tensor, mode: str, min_run_time: float) -> float:
+    if mode == 'infer':
+        module.eval()
+
+        def fn():
+            with torch.no_grad():
+                module(x)
+    else:
+        module.train()
+        x = x.clone().requires_grad_()
+
+        def fn():
+            out = module(x)
+            aux = getattr(getattr(module, 'moe', None), 'pop_aux_losses',
+                          dict)()
+            (out.float().square().mean() + sum(aux.values())).backward()
+
+    fn()  # warm up (and allocate)
+    timer = benchmark.Timer(stmt='fn()', globals=dict(fn=fn))
+    return timer.blocked_autorange(min_run_time=min_run_time).median * 1e3
+
+
+def main() -> None:
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    runs = []
+    if args.device in ('cpu', 'all'):
+        runs.append(('cpu', torch.float32))
+    if args.device in ('cuda', 'all') and torch.cuda.is_available():
+        runs.append(('cuda', torch.bfloat16))
+    elif args.device == 'cuda':
+        raise SystemExit('--device cuda: no CUDA device')
+
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else '-'
+    print(f'torch {torch.__version__}, CPU {platform.processor() or "?"} '
+          f'x{torch.get_num_threads()} threads, GPU {gpu}')
+    print('dense = FFN 256->2048->256; moe = from_dense(N=8, k=2): 16 experts '
+          'x 1024, top-2 (equal active parameters)\n')
+    head = ['device', 'dtype', 'mode', 'tokens', 'dense ms'] + [
+        f'moe {p} ms' for p in args.paths] + ['moe/dense (auto)']
+    print('| ' + ' | '.join(head) + ' |')
+    print('|' + '|'.join('---' for _ in head) + '|')
+    from mmdet_dynmoe.moe import select_dispatch
+    for device, dtype in runs:
+        dense, moe = build(device, dtype)
+        for batch, queries in SIZES:
+            x = torch.randn(batch, queries, 256, device=device, dtype=dtype)
+            num_tokens = batch * queries
+            for mode in args.modes:
+                t_dense = time_ms(dense, x, mode, args.min_run_time)
+                row = [device, str(dtype).replace('torch.', ''), mode,
+                       f'{batch}x{queries}', f'{t_dense:.2f}']
+                t_auto = None
+                for path in args.paths:
+                    if path == 'dense' and (num_tokens * 16 * 1024 >
+                                            DENSE_PATH_MAX_ELEMENTS):
+                        row.append('skipped')
+                        continue
+                    moe.moe.dispatch = path
+                    try:
+                        t = time_ms(moe, x, mode, args.min_run_time)
+                    except (RuntimeError, NotImplementedError) as e:
+                        row.append(f'n/a ({type(e).__name__})')
+                        continue
+                    row.append(f'{t:.2f}')
+                    if path == 'auto':
+                        t_auto = t
+                auto = select_dispatch(num_tokens, 16, x.device, dtype)
+                row.append(f'{t_auto / t_dense:.2f}x ({auto})'
+                           if t_auto is not None else '-')
+                print('| ' + ' | '.join(row) + ' |', flush=True)
+
+
+if __name__ == '__main__':
+    main()
