@@ -6,7 +6,10 @@ of the supported stack (see :mod:`mmdet_dynmoe.compat`) and registers every
 component into mmdet's registries.
 """
 from . import compat  # noqa: F401  (first: fixes apply before anything loads)
-from . import datasets, engine, models  # noqa: F401
+from . import datasets, engine, models, registry  # noqa: F401
+from .config_files import config_file, register_config_scope
 from .version import __version__
 
-__all__ = ['__version__']
+register_config_scope()
+
+__all__ = ['__version__', 'config_file']

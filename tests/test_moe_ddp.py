@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os.path as osp
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -43,7 +44,8 @@ def step_loss(model: nn.Module, x: torch.Tensor, num_global: int,
 
 def _worker(rank: int, init_file: str, out_dir: str) -> None:
     dist.init_process_group('gloo', init_method=f'file://{init_file}',
-                            rank=rank, world_size=2)
+                            rank=rank, world_size=2,
+                            timeout=timedelta(seconds=120))  # fail, not hang
     model = nn.parallel.DistributedDataParallel(make_model())
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     start = sum(SPLIT[:rank])
@@ -54,6 +56,10 @@ def _worker(rank: int, init_file: str, out_dir: str) -> None:
         grads = {n: p.grad.clone() for n, p in model.named_parameters()}
         opt.step()
     torch.save(grads, osp.join(out_dir, f'grads{rank}.pth'))
+    # Free DDP (its reducer uses the process group) before destroying the
+    # group: a DDP collected after destroy_process_group() can hang.
+    del model, opt
+    dist.barrier()
     dist.destroy_process_group()
 
 

@@ -105,6 +105,16 @@ class MoELayer(nn.Module):
         self.record_aux = True
         self._aux: dict[str, Tensor] = {}
 
+    def reset_parameters(self) -> None:
+        """Fresh (not upcycled) initialisation of router, experts and bias."""
+        self.experts.reset_parameters()
+        if self.shared_experts is not None:
+            self.shared_experts.reset_parameters()
+        nn.init.normal_(self.router.gate.weight, std=0.02)
+        if self.router.gate.bias is not None:
+            nn.init.zeros_(self.router.gate.bias)
+        nn.init.zeros_(self.bias)
+
     def active_params_per_token(self) -> int:
         """Expert parameters one token uses (router excluded)."""
         n = self.top_k * self.experts.num_params_per_expert() + self.embed_dims

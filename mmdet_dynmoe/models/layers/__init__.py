@@ -1,4 +1,7 @@
+from .ffn_replacement import (WHERE_ALIASES, apply_moe_cfg, find_ffns,
+                              upcycle_ffns)
 from .moe_ffn import MoEFFN
-from .upcycle_ffns import find_ffns, upcycle_ffns
 
-__all__ = ['MoEFFN', 'find_ffns', 'upcycle_ffns']
+__all__ = [
+    'MoEFFN', 'WHERE_ALIASES', 'apply_moe_cfg', 'find_ffns', 'upcycle_ffns'
+]

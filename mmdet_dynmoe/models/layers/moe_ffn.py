@@ -17,10 +17,16 @@ from mmcv.cnn.bricks.drop import build_dropout
 from mmcv.cnn.bricks.scale import LayerScale
 from mmcv.cnn.bricks.transformer import FFN
 from mmengine.model import BaseModule
+import torch
 from torch import Tensor, nn
 
 from mmdet.registry import MODELS
-from mmdet_dynmoe.moe import MoELayer, upcycle_dense_mlp
+from mmdet_dynmoe.moe import MoELayer, split_dense_mlp, upcycle_dense_mlp, \
+    upcycled_router_weight
+
+#: state-dict keys of a dense two-layer mmcv FFN (relative to its prefix).
+DENSE_FFN_KEYS = ('layers.0.0.weight', 'layers.0.0.bias', 'layers.1.weight',
+                  'layers.1.bias')
 
 
 def _expert_channels(feedforward_channels: int, granularity: Optional[int],
@@ -212,3 +218,57 @@ class MoEFFN(BaseModule):
         upcycle_dense_mlp(moe_ffn.moe, fc1.weight, fc1.bias, fc2.weight,
                           fc2.bias, num_copies, granularity)
         return moe_ffn
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args,
+                              **kwargs) -> None:
+        """Also load a *dense* FFN's weights, upcycling them on the fly.
+
+        A checkpoint of the dense model (``layers.0.0.weight`` ... under
+        this module's prefix) is split into this layer's experts exactly as
+        :meth:`from_dense` does, with a fresh upcycled router, so
+        ``load_from=<dense checkpoint>`` starts MoE-Tuning at the dense
+        model. MoE checkpoints (resume) load as usual.
+        """
+        if prefix + DENSE_FFN_KEYS[0] in state_dict and \
+                prefix + 'moe.experts.w1' not in state_dict:
+            self._upcycle_dense_state(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _upcycle_dense_state(self, state_dict: dict, prefix: str) -> None:
+        """Replace dense FFN entries of ``state_dict`` by expert entries."""
+        w1, b1, w2, b2 = (state_dict.pop(prefix + k) for k in DENSE_FFN_KEYS)
+        moe = self.moe
+        expect = (self.feedforward_channels, self.embed_dims)
+        if tuple(w1.shape) != expect:
+            raise ValueError(
+                f'{prefix[:-1]}: the dense checkpoint\'s FFN is '
+                f'{w1.shape[1]}->{w1.shape[0]}->{w1.shape[1]} but the config '
+                f'builds embed_dims={self.embed_dims}, feedforward_channels='
+                f'{self.feedforward_channels}; make them match the dense '
+                'model')
+        hidden = moe.experts.hidden_channels
+        granularity = self.feedforward_channels // hidden
+        if granularity * hidden != self.feedforward_channels or \
+                moe.num_experts % granularity or moe.top_k != granularity \
+                or moe.shared_experts is not None:
+            raise ValueError(
+                f'{prefix[:-1]}: cannot upcycle a dense FFN of '
+                f'{self.feedforward_channels} hidden units into '
+                f'{moe.num_experts} experts of {hidden} with top_k='
+                f'{moe.top_k}: needs num_experts = num_copies * k, '
+                'top_k = k = feedforward_channels / expert hidden size and '
+                'no shared experts')
+        num_copies = moe.num_experts // granularity
+        e_w1, e_b1, e_w2 = split_dense_mlp(w1, b1, w2, num_copies,
+                                           granularity)
+        state_dict[prefix + 'moe.experts.w1'] = e_w1
+        state_dict[prefix + 'moe.experts.b1'] = e_b1
+        state_dict[prefix + 'moe.experts.w2'] = e_w2
+        state_dict[prefix + 'moe.bias'] = b2
+        state_dict[prefix + 'moe.router.gate.weight'] = \
+            upcycled_router_weight(self.embed_dims, num_copies,
+                                   granularity).to(w1)
+        if moe.router.gate.bias is not None:
+            state_dict[prefix + 'moe.router.gate.bias'] = torch.zeros(
+                moe.num_experts).to(w1)
+        moe.routed_scale = float(granularity)

@@ -1,0 +1,3 @@
+from .moe_detectors import MoEDeformableDETR, MoEDINO, MoEGroundingDINO
+
+__all__ = ['MoEDINO', 'MoEDeformableDETR', 'MoEGroundingDINO']

@@ -1,0 +1,120 @@
+"""Replace the dense FFNs of a built model by MoEFFNs (by module path)."""
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from typing import Sequence, Union
+
+from mmcv.cnn.bricks.transformer import FFN
+from torch import nn
+
+from ..moe_aux_losses import attach_moe_aux_losses
+from .moe_ffn import MoEFFN
+
+
+def find_ffns(model: nn.Module,
+              patterns: Union[str, Sequence[str]]) -> list[str]:
+    """Names of the mmcv ``FFN`` modules matching any ``fnmatch`` pattern.
+
+    Patterns match the full module path, e.g. ``'decoder.layers.*.ffn'`` or
+    ``'decoder.layers.[3-5].ffn'``.
+
+    Raises:
+        ValueError: a pattern matches no FFN; the message lists the FFN
+            paths that exist.
+    """
+    patterns = [patterns] if isinstance(patterns, str) else list(patterns)
+    ffns = [n for n, m in model.named_modules() if isinstance(m, FFN)]
+    for pattern in patterns:
+        if not any(fnmatchcase(n, pattern) for n in ffns):
+            shown = ffns[:8] + (['...'] if len(ffns) > 8 else [])
+            raise ValueError(f'FFN pattern {pattern!r} matches no FFN of '
+                             f'{type(model).__name__}; its FFNs are: {shown}')
+    return [n for n in ffns if any(fnmatchcase(n, p) for p in patterns)]
+
+
+def upcycle_ffns(model: nn.Module, patterns: Union[str, Sequence[str]],
+                 num_copies: int, granularity: int, **moe_kwargs) -> list[str]:
+    """Upcycle the matching FFNs of ``model`` in place (weights copied).
+
+    Each matching ``FFN`` becomes ``MoEFFN.from_dense(ffn, num_copies,
+    granularity, **moe_kwargs)``, so the model's outputs do not change until
+    it is trained; the model's ``loss()`` then also returns the routing
+    losses (:func:`attach_moe_aux_losses`).
+
+    Args:
+        model: a built model (e.g. a detector).
+        patterns: module path pattern(s), see :func:`find_ffns`.
+        num_copies, granularity, **moe_kwargs: see
+            :meth:`MoEFFN.from_dense`.
+
+    Returns:
+        The replaced module paths.
+    """
+    names = find_ffns(model, patterns)
+    for name in names:
+        parent_name, _, child = name.rpartition('.')
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, child,
+                MoEFFN.from_dense(getattr(parent, child), num_copies,
+                                  granularity, **moe_kwargs))
+    attach_moe_aux_losses(model)
+    return names
+
+
+#: ``moe_cfg`` ``where`` aliases (mmdet's DETR-family module paths).
+WHERE_ALIASES = {
+    'decoder': 'decoder.layers.*.ffn',
+    'encoder': 'encoder.layers.*.ffn',
+    'text_encoder': 'encoder.text_layers.*.ffn',  # Grounding DINO
+}
+
+
+def apply_moe_cfg(model: nn.Module, moe_cfg: dict) -> list[str]:
+    """Turn the FFNs that ``moe_cfg['where']`` names into MoEFFNs.
+
+    Two forms:
+
+    - upcycling (Dynamic-DINO): ``num_copies=N, granularity=k`` -> each FFN
+      becomes ``MoEFFN.from_dense(ffn, N, k, **rest)`` (``N * k`` experts,
+      top-k = k, same output as the FFN it replaces);
+    - a fresh MoE: ``num_experts``, ``top_k`` and optionally
+      ``granularity`` / ``expert_channels`` -> ``MoEFFN`` with the FFN's
+      dims, dropout, residual and activation.
+
+    Args:
+        model: the built detector.
+        moe_cfg: ``where`` (``'decoder'`` | ``'encoder'`` |
+            ``'text_encoder'`` | fnmatch pattern(s) of module paths, default
+            ``'decoder'``) plus the keys above and any other MoEFFN key.
+
+    Returns:
+        The replaced module paths.
+    """
+    cfg = dict(moe_cfg)
+    where = cfg.pop('where', 'decoder')
+    where = [where] if isinstance(where, str) else list(where)
+    patterns = [WHERE_ALIASES.get(w, w) for w in where]
+    if 'num_copies' in cfg:
+        if 'num_experts' in cfg:
+            raise ValueError('moe_cfg: give num_copies + granularity '
+                             '(upcycling) or num_experts (fresh MoE), not '
+                             'both')
+        num_copies = cfg.pop('num_copies')
+        granularity = cfg.pop('granularity', 1)
+        return upcycle_ffns(model, patterns, num_copies, granularity, **cfg)
+    if 'num_experts' not in cfg:
+        raise ValueError('moe_cfg needs num_copies + granularity (upcycling) '
+                         f'or num_experts + top_k; got keys {sorted(moe_cfg)}')
+    names = find_ffns(model, patterns)
+    for name in names:
+        parent_name, _, child = name.rpartition('.')
+        parent = model.get_submodule(parent_name) if parent_name else model
+        dense = getattr(parent, child)
+        _, act, drop = dense.layers[0]
+        moe = MoEFFN(embed_dims=dense.embed_dims,
+                     feedforward_channels=dense.feedforward_channels,
+                     ffn_drop=drop.p, add_identity=dense.add_identity, **cfg)
+        moe.moe.experts.activation = act
+        setattr(parent, child, moe)
+    attach_moe_aux_losses(model)
+    return names

