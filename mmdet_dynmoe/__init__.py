@@ -8,8 +8,9 @@ component into mmdet's registries.
 from . import compat  # noqa: F401  (first: fixes apply before anything loads)
 from . import datasets, engine, models, registry  # noqa: F401
 from .config_files import config_file, register_config_scope
+from .text_encoder import minilm_path
 from .version import __version__
 
 register_config_scope()
 
-__all__ = ['__version__', 'config_file']
+__all__ = ['__version__', 'config_file', 'minilm_path']

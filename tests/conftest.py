@@ -44,10 +44,15 @@ def in_repo_root(monkeypatch):
 
 def tiny_dino_cfg(data_root: str, work_dir: str, ann_prefix: str = 'mixed'):
     """The demo config shrunk to a few iterations on ``data_root``."""
+    return tiny_cfg('baseline/dino_r18-tiny_3e_synthetic-mixed.py', data_root,
+                    work_dir, ann_prefix)
+
+
+def tiny_cfg(config: str, data_root: str, work_dir: str,
+             ann_prefix: str = 'mixed'):
+    """``configs/<config>`` shrunk to a few iterations on ``data_root``."""
     from mmengine.config import Config
-    cfg = Config.fromfile(
-        osp.join(REPO_ROOT, 'configs', 'baseline',
-                 'dino_r18-tiny_3e_synthetic-mixed.py'))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', config))
     cfg.work_dir = work_dir
     for split, loader in (('train', cfg.train_dataloader),
                           ('val', cfg.val_dataloader),

@@ -11,19 +11,37 @@ detector. The routing losses join ``loss()`` automatically, and
 """
 from __future__ import annotations
 
+from typing import Optional, Sequence
+
+from mmengine.logging import print_log
+
 from mmdet.models.detectors import DINO, DeformableDETR, GroundingDINO
 from mmdet.registry import MODELS
 from mmdet_dynmoe.moe import moe_layers
 
+from ..freezing import freeze_except
 from ..layers import apply_moe_cfg
 
 
 class MoEDetectorMixin:
-    """Adds ``moe_cfg`` handling to a DETR-family detector."""
+    """Adds ``moe_cfg`` and ``trainable`` to a DETR-family detector.
 
-    def _build_moe(self, moe_cfg: dict) -> None:
+    ``moe_cfg=None`` keeps the stock dense detector (e.g. the dense
+    fine-tuning baseline of MoE-Tuning, with the same frozen parts).
+    ``trainable`` (fnmatch patterns over parameter names, ``'moe'`` for every
+    MoE layer) freezes all other parameters at build time, before the
+    optimizer and DDP see them, and logs a trainable/frozen table.
+    """
+
+    def _build_moe(self, moe_cfg: Optional[dict],
+                   trainable: Optional[Sequence[str]]) -> None:
         self.moe_cfg = moe_cfg
-        self.moe_ffn_names = apply_moe_cfg(self, moe_cfg)
+        self.moe_ffn_names = apply_moe_cfg(self, moe_cfg) if moe_cfg else []
+        self.trainable = trainable
+        if trainable is not None:
+            table = freeze_except(self, trainable)
+            print_log(f'{type(self).__name__}: trainable {list(trainable)}\n'
+                      f'{table}', logger='current')
 
     def init_weights(self) -> None:
         # The stock init re-draws every >1-D transformer parameter with
@@ -39,24 +57,27 @@ class MoEDetectorMixin:
 class MoEDINO(MoEDetectorMixin, DINO):
     """DINO with MoE FFNs where ``moe_cfg`` says."""
 
-    def __init__(self, *args, moe_cfg: dict, **kwargs) -> None:
+    def __init__(self, *args, moe_cfg: Optional[dict] = None,
+                 trainable: Optional[Sequence[str]] = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._build_moe(moe_cfg)
+        self._build_moe(moe_cfg, trainable)
 
 
 @MODELS.register_module()
 class MoEDeformableDETR(MoEDetectorMixin, DeformableDETR):
     """Deformable DETR with MoE FFNs where ``moe_cfg`` says."""
 
-    def __init__(self, *args, moe_cfg: dict, **kwargs) -> None:
+    def __init__(self, *args, moe_cfg: Optional[dict] = None,
+                 trainable: Optional[Sequence[str]] = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._build_moe(moe_cfg)
+        self._build_moe(moe_cfg, trainable)
 
 
 @MODELS.register_module()
 class MoEGroundingDINO(MoEDetectorMixin, GroundingDINO):
     """Grounding DINO with MoE FFNs where ``moe_cfg`` says."""
 
-    def __init__(self, *args, moe_cfg: dict, **kwargs) -> None:
+    def __init__(self, *args, moe_cfg: Optional[dict] = None,
+                 trainable: Optional[Sequence[str]] = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._build_moe(moe_cfg)
+        self._build_moe(moe_cfg, trainable)

@@ -1,0 +1,154 @@
+"""Dynamic-DINO: MoE-Tuning of Grounding DINO on a tiny model, end to end."""
+from __future__ import annotations
+
+import copy
+import os.path as osp
+import sys
+
+import pytest
+import torch
+from mmengine.dataset import pseudo_collate
+from mmengine.hooks import Hook
+from mmengine.runner import Runner, load_checkpoint
+
+import mmdet_dynmoe  # noqa: F401
+from mmdet.registry import DATASETS, MODELS
+from mmdet_dynmoe.models import MoEFFN
+
+from conftest import REPO_ROOT, tiny_cfg
+
+DENSE = 'dynamic_dino/grounding-dino_r18-tiny_3e_synthetic-mixed.py'
+MOE = 'dynamic_dino/dynamic-dino_r18-tiny-n4k2_1e_synthetic-mixed.py'
+DENSE_FT = 'dynamic_dino/grounding-dino_r18-tiny-ft_1e_synthetic-mixed.py'
+
+
+@pytest.fixture(scope='module')
+def dense_checkpoint(tiny_synthetic, tmp_path_factory) -> str:
+    """A randomly initialised tiny dense Grounding DINO, saved."""
+    work = tmp_path_factory.mktemp('dense')
+    cfg = tiny_cfg(DENSE, tiny_synthetic, str(work))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    path = str(work / 'dense.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta={}), path)
+    return path
+
+
+def _predict(model, cfg):
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    data = model.data_preprocessor(
+        pseudo_collate([dataset[0], dataset[1]]), False)
+    model.eval()
+    with torch.no_grad():
+        return [(p.pred_instances.bboxes, p.pred_instances.scores)
+                for p in model(**data, mode='predict')]
+
+
+def test_moe_tuned_grounding_dino_starts_with_the_dense_predictions(
+        tiny_synthetic, dense_checkpoint, tmp_path):
+    cfg = tiny_cfg(DENSE, tiny_synthetic, str(tmp_path))
+    dense = MODELS.build(copy.deepcopy(cfg.model))
+    load_checkpoint(dense, dense_checkpoint, strict=True)
+    moe_cfg = tiny_cfg(MOE, tiny_synthetic, str(tmp_path))
+    moe = MODELS.build(copy.deepcopy(moe_cfg.model))
+    load_checkpoint(moe, dense_checkpoint, strict=True)
+    assert all(isinstance(moe.get_submodule(n), MoEFFN)
+               for n in moe.moe_ffn_names) and len(moe.moe_ffn_names) == 3
+    for (box_d, score_d), (box_m, score_m) in zip(_predict(dense, cfg),
+                                                  _predict(moe, moe_cfg)):
+        assert len(score_d) > 0
+        torch.testing.assert_close(score_m, score_d, rtol=0, atol=1e-4)
+        torch.testing.assert_close(box_m, box_d, rtol=0, atol=1e-4)
+
+
+def _params(model):
+    return {n: p.detach().clone() for n, p in model.named_parameters()}
+
+
+class Snapshot(Hook):
+    """Parameters once the run has initialised and loaded the model."""
+
+    def before_train(self, runner) -> None:
+        self.params = _params(runner.model)
+
+
+@pytest.mark.parametrize('config', [MOE, DENSE_FT])
+def test_tuning_trains_only_the_trainable_parts_and_resumes(
+        tiny_synthetic, dense_checkpoint, tmp_path, config):
+    cfg = tiny_cfg(config, tiny_synthetic, str(tmp_path))
+    cfg.load_from = dense_checkpoint
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=1,
+                         val_interval=100)
+    runner = Runner.from_cfg(cfg)
+    snapshot = Snapshot()
+    runner.register_hook(snapshot)
+    runner.train()
+    before, after = snapshot.params, _params(runner.model)
+    changed = {n for n in before if not torch.equal(before[n], after[n])}
+    trainable = {n for n, p in runner.model.named_parameters()
+                 if p.requires_grad}
+    assert changed and changed <= trainable
+    assert any(n.startswith('bbox_head.') for n in changed)
+    assert not any(n.startswith(('backbone.', 'language_model.'))
+                   for n in trainable)
+    if config == MOE:
+        assert any('.ffn.moe.router' in n for n in changed)
+        assert 'decoder.layers.0.ffn.moe.experts.w1' in trainable
+    # Resume the tuning run from its checkpoint and go one iteration on.
+    cfg2 = tiny_cfg(config, tiny_synthetic, str(tmp_path))
+    cfg2.resume = True
+    cfg2.load_from = str(tmp_path / 'iter_1.pth')
+    cfg2.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
+                          val_interval=100)
+    runner2 = Runner.from_cfg(cfg2)
+    runner2.train()
+    assert runner2.iter == 2 and osp.isfile(tmp_path / 'iter_2.pth')
+
+
+def test_trainable_pattern_that_matches_nothing_is_a_clear_error(
+        tiny_synthetic, tmp_path):
+    cfg = tiny_cfg(MOE, tiny_synthetic, str(tmp_path))
+    cfg.model.trainable = ['moe', 'bbox_heads.*']
+    with pytest.raises(ValueError, match=r"'bbox_heads\.\*' matches no "
+                       r"parameter.*'bbox_head'"):
+        MODELS.build(copy.deepcopy(cfg.model))
+    cfg.model.moe_cfg = None
+    cfg.model.trainable = ['moe']
+    with pytest.raises(ValueError, match='no MoE layer'):
+        MODELS.build(copy.deepcopy(cfg.model))
+
+
+def _tool(name: str):
+    sys.path.insert(0, osp.join(REPO_ROOT, 'tools'))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.pop(0)
+
+
+def test_convert_and_analyze_tools(tiny_synthetic, dense_checkpoint,
+                                   tmp_path, capsys):
+    cfg = tiny_cfg(MOE, tiny_synthetic, str(tmp_path))
+    cfg_file = str(tmp_path / 'moe.py')
+    cfg.dump(cfg_file)
+    out = str(tmp_path / 'moe.pth')
+    _tool('convert_dense_to_moe').main([cfg_file, dense_checkpoint, out])
+    state = torch.load(out, map_location='cpu', weights_only=False)
+    assert state['state_dict']['decoder.layers.2.ffn.moe.experts.w1'].shape \
+        == (8, 256, 512)
+    assert state['meta']['upcycled_from'] == dense_checkpoint
+
+    summary = _tool('analyze_experts').main(
+        [cfg_file, out, '--out', str(tmp_path / 'analysis'),
+         '--max-images', '3'])
+    files = set(map(osp.basename, __import__('glob').glob(
+        str(tmp_path / 'analysis' / '*'))))
+    for layer in ('decoder_layers_0', 'decoder_layers_2'):
+        assert f'{layer}_load.png' in files
+        assert f'{layer}_coactivation.png' in files
+        # At the upcycled start every token uses the two slices of one copy:
+        # each expert has exactly one partner (fixed teams of two).
+        assert summary[layer]['mean_team_size'] == pytest.approx(1.0)
+    assert 'partners.md' in files and 'summary.json' in files
+    assert '| e0 |' in open(tmp_path / 'analysis' / 'partners.md').read()

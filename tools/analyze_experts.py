@@ -1,0 +1,105 @@
+"""Expert load and co-activation of every MoE layer on a config's val set.
+
+Writes, per MoE layer, a load bar chart and a co-activation heatmap (PNG),
+and ``partners.md``: each expert's load and main partners, with the layer's
+mean team size (how many partners cover 90% of an expert's co-activations;
+~1 = fixed pairs, large = free mixing).
+
+    python tools/analyze_experts.py CONFIG CHECKPOINT --out work_dirs/experts
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import os.path as osp
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('config')
+    p.add_argument('checkpoint')
+    p.add_argument('--out', default='work_dirs/expert_analysis')
+    p.add_argument('--max-images', type=int, default=None,
+                   help='analyse only the first N val images')
+    p.add_argument('--coverage', type=float, default=0.9)
+    return p.parse_args(argv)
+
+
+def plot_layer(name: str, stats: dict, out_dir: str) -> list[str]:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    load = stats['load'].double()
+    co = stats['coactivation'].double()
+    share = co / load.clamp(min=1).unsqueeze(1)
+    share.fill_diagonal_(0)
+    files = []
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.bar(range(len(load)), (load / load.sum().clamp(min=1)).numpy())
+    ax.set_xlabel('expert')
+    ax.set_ylabel('share of routing slots')
+    ax.set_title(f'{name}: expert load')
+    files.append(osp.join(out_dir, f'{name}_load.png'))
+    fig.tight_layout()
+    fig.savefig(files[-1], dpi=100)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    im = ax.imshow(share.numpy(), vmin=0, vmax=1, cmap='viridis')
+    ax.set_xlabel('partner j')
+    ax.set_ylabel('expert i')
+    ax.set_title(f'{name}: P(j | i)')
+    fig.colorbar(im, ax=ax)
+    files.append(osp.join(out_dir, f'{name}_coactivation.png'))
+    fig.tight_layout()
+    fig.savefig(files[-1], dpi=100)
+    plt.close(fig)
+    return files
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    import mmdet_dynmoe  # noqa: F401
+    from mmengine.config import Config
+    from mmengine.model import is_model_wrapper
+    from mmengine.runner import Runner
+
+    from mmdet_dynmoe.analysis import partners_table, summarize_layer
+    from mmdet_dynmoe.moe import moe_layers
+
+    cfg = Config.fromfile(args.config)
+    cfg.work_dir = osp.join(args.out, 'run')
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    if args.max_images:
+        cfg.val_dataloader.dataset.indices = args.max_images
+    runner = Runner.from_cfg(cfg)
+    model = runner.model.module if is_model_wrapper(
+        runner.model) else runner.model
+    layers = moe_layers(model)
+    if not layers:
+        raise SystemExit(f'{args.config} has no MoE layer')
+    for _, layer in layers:
+        layer.stats.enable()
+    metrics = runner.val()
+    os.makedirs(args.out, exist_ok=True)
+    stats = {name.replace('.ffn.moe', '').replace('.', '_'):
+             layer.stats.as_dict() for name, layer in layers}
+    files = []
+    for name, s in stats.items():
+        files += plot_layer(name, s, args.out)
+    table = partners_table(stats, args.coverage)
+    with open(osp.join(args.out, 'partners.md'), 'w') as f:
+        f.write(table)
+    summary = {name: summarize_layer(s['load'], s['coactivation'],
+                                     args.coverage)
+               for name, s in stats.items()}
+    with open(osp.join(args.out, 'summary.json'), 'w') as f:
+        json.dump(dict(metrics=metrics, layers=summary), f, indent=2)
+    print(table)
+    print(f'wrote {len(files)} PNGs, partners.md, summary.json to {args.out}')
+    return summary
+
+
+if __name__ == '__main__':
+    main()
