@@ -152,3 +152,28 @@ def test_convert_and_analyze_tools(tiny_synthetic, dense_checkpoint,
         assert summary[layer]['mean_team_size'] == pytest.approx(1.0)
     assert 'partners.md' in files and 'summary.json' in files
     assert '| e0 |' in open(tmp_path / 'analysis' / 'partners.md').read()
+
+
+def test_text_prompt_longer_than_the_encoder_limit_is_refused(
+        tiny_synthetic, tmp_path):
+    from types import SimpleNamespace
+
+    from mmdet.registry import HOOKS
+    cfg = tiny_cfg(DENSE, tiny_synthetic, str(tmp_path))
+    model = MODELS.build(cfg.model)
+    hook = HOOKS.build(dict(type='TextPromptLengthHook'))
+
+    def runner_with(classes):
+        dataset = SimpleNamespace(metainfo=dict(classes=classes))
+        loader = SimpleNamespace(dataset=dataset)
+        return SimpleNamespace(model=model, train_dataloader=loader,
+                               val_dataloader=loader, test_dataloader=loader)
+
+    hook.before_train(runner_with(('red circle', 'blue square')))  # fits
+    long_names = tuple(f'striped purple hexagon number {i}' for i in range(60))
+    with pytest.raises(ValueError, match=r'train text prompt \(the 60 class '
+                       r'names joined\) is \d+ tokens, more than .*'
+                       r'max_tokens=256'):
+        hook.before_train(runner_with(long_names))
+    with pytest.warns(UserWarning, match='test text prompt'):
+        hook.before_test(runner_with(long_names))

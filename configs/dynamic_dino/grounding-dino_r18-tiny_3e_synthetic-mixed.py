@@ -103,3 +103,6 @@ param_scheduler = [
 default_hooks = dict(logger=dict(interval=20),
                      checkpoint=dict(interval=max_epochs))
 auto_scale_lr = dict(enable=False)
+# Refuse prompts the text encoder would silently truncate (all class names
+# are joined into one prompt).
+custom_hooks = [dict(type='TextPromptLengthHook')]

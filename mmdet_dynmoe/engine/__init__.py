@@ -1,3 +1,3 @@
-from .hooks import MoEAuxLossHook
+from .hooks import MoEAuxLossHook, TextPromptLengthHook
 
-__all__ = ['MoEAuxLossHook']
+__all__ = ['MoEAuxLossHook', 'TextPromptLengthHook']
