@@ -73,9 +73,23 @@ class Snapshot(Hook):
         self.params = _params(runner.model)
 
 
-@pytest.mark.parametrize('config', [MOE, DENSE_FT])
-def test_tuning_trains_only_the_trainable_parts_and_resumes(
-        tiny_synthetic, dense_checkpoint, tmp_path, config):
+def test_dense_control_freezes_the_same_parts_around_dense_ffns(
+        tiny_synthetic, tmp_path):
+    model = MODELS.build(tiny_cfg(DENSE_FT, tiny_synthetic,
+                                  str(tmp_path)).model)
+    assert model.moe_ffn_names == []
+    tops = {n.rsplit('.ffn.', 1)[0] if '.ffn.' in n else n.split('.')[0]
+            for n, p in model.named_parameters() if p.requires_grad}
+    assert tops == {'bbox_head', 'encoder', 'decoder.layers.0',
+                    'decoder.layers.1', 'decoder.layers.2'}
+    assert all(n.startswith(('bbox_head.', 'encoder.fusion_layers.')) or
+               '.ffn.' in n for n, p in model.named_parameters()
+               if p.requires_grad)
+
+
+def test_moe_tuning_trains_only_the_trainable_parts_and_resumes(
+        tiny_synthetic, dense_checkpoint, tmp_path):
+    config = MOE
     cfg = tiny_cfg(config, tiny_synthetic, str(tmp_path))
     cfg.load_from = dense_checkpoint
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=1,
@@ -92,9 +106,8 @@ def test_tuning_trains_only_the_trainable_parts_and_resumes(
     assert any(n.startswith('bbox_head.') for n in changed)
     assert not any(n.startswith(('backbone.', 'language_model.'))
                    for n in trainable)
-    if config == MOE:
-        assert any('.ffn.moe.router' in n for n in changed)
-        assert 'decoder.layers.0.ffn.moe.experts.w1' in trainable
+    assert any('.ffn.moe.router' in n for n in changed)
+    assert 'decoder.layers.0.ffn.moe.experts.w1' in trainable
     # Resume the tuning run from its checkpoint and go one iteration on.
     cfg2 = tiny_cfg(config, tiny_synthetic, str(tmp_path))
     cfg2.resume = True
