@@ -33,8 +33,9 @@ class MoEDetectorMixin:
     optimizer and DDP see them, and logs a trainable/frozen table.
     """
 
-    def _build_moe(self, moe_cfg: Optional[dict],
-                   trainable: Optional[Sequence[str]]) -> None:
+    def __init__(self, *args, moe_cfg: Optional[dict] = None,
+                 trainable: Optional[Sequence[str]] = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)  # the stock detector
         self.moe_cfg = moe_cfg
         self.moe_ffn_names = apply_moe_cfg(self, moe_cfg) if moe_cfg else []
         self.trainable = trainable
@@ -57,27 +58,12 @@ class MoEDetectorMixin:
 class MoEDINO(MoEDetectorMixin, DINO):
     """DINO with MoE FFNs where ``moe_cfg`` says."""
 
-    def __init__(self, *args, moe_cfg: Optional[dict] = None,
-                 trainable: Optional[Sequence[str]] = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._build_moe(moe_cfg, trainable)
-
 
 @MODELS.register_module()
 class MoEDeformableDETR(MoEDetectorMixin, DeformableDETR):
     """Deformable DETR with MoE FFNs where ``moe_cfg`` says."""
 
-    def __init__(self, *args, moe_cfg: Optional[dict] = None,
-                 trainable: Optional[Sequence[str]] = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._build_moe(moe_cfg, trainable)
-
 
 @MODELS.register_module()
 class MoEGroundingDINO(MoEDetectorMixin, GroundingDINO):
     """Grounding DINO with MoE FFNs where ``moe_cfg`` says."""
-
-    def __init__(self, *args, moe_cfg: Optional[dict] = None,
-                 trainable: Optional[Sequence[str]] = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._build_moe(moe_cfg, trainable)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from typing import Sequence, Union
+from typing import Callable, Sequence, Union
 
 from mmcv.cnn.bricks.transformer import FFN
 from torch import nn
@@ -50,13 +50,24 @@ def upcycle_ffns(model: nn.Module, patterns: Union[str, Sequence[str]],
     Returns:
         The replaced module paths.
     """
+    return replace_ffns(
+        model, patterns, lambda ffn: MoEFFN.from_dense(
+            ffn, num_copies, granularity, **moe_kwargs))
+
+
+def replace_ffns(model: nn.Module, patterns: Union[str, Sequence[str]],
+                 convert: Callable[[FFN], MoEFFN]) -> list[str]:
+    """Replace each FFN matching ``patterns`` by ``convert(ffn)`` in place
+    and make ``model.loss()`` return the routing losses.
+
+    Returns:
+        The replaced module paths.
+    """
     names = find_ffns(model, patterns)
     for name in names:
         parent_name, _, child = name.rpartition('.')
         parent = model.get_submodule(parent_name) if parent_name else model
-        setattr(parent, child,
-                MoEFFN.from_dense(getattr(parent, child), num_copies,
-                                  granularity, **moe_kwargs))
+        setattr(parent, child, convert(getattr(parent, child)))
     attach_moe_aux_losses(model)
     return names
 
@@ -78,8 +89,8 @@ def apply_moe_cfg(model: nn.Module, moe_cfg: dict) -> list[str]:
       becomes ``MoEFFN.from_dense(ffn, N, k, **rest)`` (``N * k`` experts,
       top-k = k, same output as the FFN it replaces);
     - a fresh MoE: ``num_experts``, ``top_k`` and optionally
-      ``granularity`` / ``expert_channels`` -> ``MoEFFN`` with the FFN's
-      dims, dropout, residual and activation.
+      ``granularity`` / ``expert_channels`` -> ``MoEFFN.like(ffn, ...)``:
+      the FFN's dims, dropout, residual, activation and layer scale.
 
     Args:
         model: the built detector.
@@ -105,16 +116,4 @@ def apply_moe_cfg(model: nn.Module, moe_cfg: dict) -> list[str]:
     if 'num_experts' not in cfg:
         raise ValueError('moe_cfg needs num_copies + granularity (upcycling) '
                          f'or num_experts + top_k; got keys {sorted(moe_cfg)}')
-    names = find_ffns(model, patterns)
-    for name in names:
-        parent_name, _, child = name.rpartition('.')
-        parent = model.get_submodule(parent_name) if parent_name else model
-        dense = getattr(parent, child)
-        _, act, drop = dense.layers[0]
-        moe = MoEFFN(embed_dims=dense.embed_dims,
-                     feedforward_channels=dense.feedforward_channels,
-                     ffn_drop=drop.p, add_identity=dense.add_identity, **cfg)
-        moe.moe.experts.activation = act
-        setattr(parent, child, moe)
-    attach_moe_aux_losses(model)
-    return names
+    return replace_ffns(model, patterns, lambda ffn: MoEFFN.like(ffn, **cfg))

@@ -17,12 +17,10 @@ from mmcv.cnn.bricks.drop import build_dropout
 from mmcv.cnn.bricks.scale import LayerScale
 from mmcv.cnn.bricks.transformer import FFN
 from mmengine.model import BaseModule
-import torch
 from torch import Tensor, nn
 
 from mmdet.registry import MODELS
-from mmdet_dynmoe.moe import MoELayer, split_dense_mlp, upcycle_dense_mlp, \
-    upcycled_router_weight
+from mmdet_dynmoe.moe import MoELayer, upcycle_dense_mlp
 
 #: state-dict keys of a dense two-layer mmcv FFN (relative to its prefix).
 DENSE_FFN_KEYS = ('layers.0.0.weight', 'layers.0.0.bias', 'layers.1.weight',
@@ -159,6 +157,42 @@ class MoEFFN(BaseModule):
         return (x if identity is None else identity) + self.dropout_layer(out)
 
     @classmethod
+    def like(cls, ffn: nn.Module, **moe_kwargs) -> 'MoEFFN':
+        """A fresh MoEFFN shaped like a built dense mmcv ``FFN``.
+
+        Takes the FFN's ``embed_dims``, ``feedforward_channels``, dropout and
+        residual, and copies its activation, residual dropout layer and layer
+        scale (their configs are not stored on a built FFN); the result sits
+        on the FFN's device and dtype. Weights are not copied (see
+        :meth:`from_dense`).
+
+        Args:
+            ffn: a two-layer mmcv ``FFN`` (``num_fcs=2``).
+            **moe_kwargs: MoE keys of :class:`MoEFFN` (``num_experts``,
+                ``top_k``, ``granularity``, ``router_cfg``, ...).
+        """
+        if not isinstance(ffn, FFN) or getattr(ffn, 'num_fcs', None) != 2:
+            raise TypeError(
+                f'a two-layer mmcv FFN (num_fcs=2) is needed, got '
+                f'{type(ffn).__name__}'
+                f'{"" if not isinstance(ffn, FFN) else f" with num_fcs={ffn.num_fcs}"}')
+        for key in ('embed_dims', 'feedforward_channels'):
+            if key in moe_kwargs:
+                raise ValueError(f'{key} comes from the dense FFN; do not '
+                                 'pass it')
+        fc1, act, drop = ffn.layers[0]
+        moe_ffn = cls(
+            embed_dims=ffn.embed_dims,
+            feedforward_channels=ffn.feedforward_channels,
+            ffn_drop=drop.p,
+            add_identity=ffn.add_identity,
+            **moe_kwargs)
+        moe_ffn.moe.experts.activation = copy.deepcopy(act)
+        moe_ffn.dropout_layer = copy.deepcopy(ffn.dropout_layer)
+        moe_ffn.gamma2 = copy.deepcopy(ffn.gamma2)
+        return moe_ffn.to(device=fc1.weight.device, dtype=fc1.weight.dtype)
+
+    @classmethod
     def from_dense(cls,
                    ffn: nn.Module,
                    num_copies: int,
@@ -181,15 +215,9 @@ class MoEFFN(BaseModule):
                 ``dispatch``, loss weights, ...). ``top_k`` other than ``k``
                 is refused: the start would not equal the dense model.
         """
-        if not isinstance(ffn, FFN) or getattr(ffn, 'num_fcs', None) != 2:
-            raise TypeError(
-                f'from_dense needs a two-layer mmcv FFN (num_fcs=2), got '
-                f'{type(ffn).__name__}'
-                f'{"" if not isinstance(ffn, FFN) else f" with num_fcs={ffn.num_fcs}"}')
         if num_copies < 1:
             raise ValueError(f'num_copies={num_copies} must be >= 1')
-        for key in ('num_experts', 'expert_channels', 'embed_dims',
-                    'feedforward_channels'):
+        for key in ('num_experts', 'expert_channels'):
             if key in moe_kwargs:
                 raise ValueError(f'from_dense sets {key} itself; do not pass '
                                  'it')
@@ -198,23 +226,10 @@ class MoEFFN(BaseModule):
             raise ValueError(f'from_dense: top_k={top_k} must equal '
                              f'granularity={granularity} for the upcycled '
                              'layer to start at the dense output')
-        fc1, act, drop = ffn.layers[0]
-        fc2 = ffn.layers[1]
-        moe_ffn = cls(
-            embed_dims=ffn.embed_dims,
-            feedforward_channels=ffn.feedforward_channels,
-            ffn_drop=drop.p,
-            add_identity=ffn.add_identity,
-            num_experts=num_copies * granularity,
-            top_k=granularity,
-            granularity=granularity,
-            **moe_kwargs)
-        # Keep the dense module's own activation, residual dropout and
-        # layer scale (their configs are not stored on a built FFN).
-        moe_ffn.moe.experts.activation = copy.deepcopy(act)
-        moe_ffn.dropout_layer = copy.deepcopy(ffn.dropout_layer)
-        moe_ffn.gamma2 = copy.deepcopy(ffn.gamma2)
-        moe_ffn.to(device=fc1.weight.device, dtype=fc1.weight.dtype)
+        moe_ffn = cls.like(ffn, num_experts=num_copies * granularity,
+                           top_k=granularity, granularity=granularity,
+                           **moe_kwargs)
+        fc1, fc2 = ffn.layers[0][0], ffn.layers[1]
         upcycle_dense_mlp(moe_ffn.moe, fc1.weight, fc1.bias, fc2.weight,
                           fc2.bias, num_copies, granularity)
         return moe_ffn
@@ -235,40 +250,25 @@ class MoEFFN(BaseModule):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _upcycle_dense_state(self, state_dict: dict, prefix: str) -> None:
-        """Replace dense FFN entries of ``state_dict`` by expert entries."""
+        """Upcycle the dense FFN entries of ``state_dict`` into this layer
+        and replace them by the layer's own entries."""
         w1, b1, w2, b2 = (state_dict.pop(prefix + k) for k in DENSE_FFN_KEYS)
-        moe = self.moe
+        name = prefix[:-1] or type(self).__name__
         expect = (self.feedforward_channels, self.embed_dims)
         if tuple(w1.shape) != expect:
             raise ValueError(
-                f'{prefix[:-1]}: the dense checkpoint\'s FFN is '
+                f'{name}: the dense checkpoint\'s FFN is '
                 f'{w1.shape[1]}->{w1.shape[0]}->{w1.shape[1]} but the config '
                 f'builds embed_dims={self.embed_dims}, feedforward_channels='
                 f'{self.feedforward_channels}; make them match the dense '
                 'model')
-        hidden = moe.experts.hidden_channels
-        granularity = self.feedforward_channels // hidden
-        if granularity * hidden != self.feedforward_channels or \
-                moe.num_experts % granularity or moe.top_k != granularity \
-                or moe.shared_experts is not None:
-            raise ValueError(
-                f'{prefix[:-1]}: cannot upcycle a dense FFN of '
-                f'{self.feedforward_channels} hidden units into '
-                f'{moe.num_experts} experts of {hidden} with top_k='
-                f'{moe.top_k}: needs num_experts = num_copies * k, '
-                'top_k = k = feedforward_channels / expert hidden size and '
-                'no shared experts')
-        num_copies = moe.num_experts // granularity
-        e_w1, e_b1, e_w2 = split_dense_mlp(w1, b1, w2, num_copies,
-                                           granularity)
-        state_dict[prefix + 'moe.experts.w1'] = e_w1
-        state_dict[prefix + 'moe.experts.b1'] = e_b1
-        state_dict[prefix + 'moe.experts.w2'] = e_w2
-        state_dict[prefix + 'moe.bias'] = b2
-        state_dict[prefix + 'moe.router.gate.weight'] = \
-            upcycled_router_weight(self.embed_dims, num_copies,
-                                   granularity).to(w1)
-        if moe.router.gate.bias is not None:
-            state_dict[prefix + 'moe.router.gate.bias'] = torch.zeros(
-                moe.num_experts).to(w1)
-        moe.routed_scale = float(granularity)
+        granularity = max(
+            self.feedforward_channels // self.moe.experts.hidden_channels, 1)
+        try:
+            upcycle_dense_mlp(self.moe, w1, b1, w2, b2,
+                              self.moe.num_experts // granularity,
+                              granularity)
+        except ValueError as e:
+            raise ValueError(f'{name}: cannot upcycle the dense FFN '
+                             f'of the checkpoint: {e}') from e
+        state_dict.update(self.moe.state_dict(prefix=prefix + 'moe.'))
