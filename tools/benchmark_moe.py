@@ -9,6 +9,7 @@ next to ``auto``.
 
     python tools/benchmark_moe.py                  # CPU fp32 (+ CUDA bf16 if present)
     python tools/benchmark_moe.py --device cuda --paths auto grouped_mm
+    python tools/benchmark_moe.py --sizes 1x1 1x64 --modes infer
 """
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--paths', nargs='+', choices=ALL_PATHS, default=ALL_PATHS)
     p.add_argument('--modes', nargs='+', choices=('infer', 'train'),
                    default=('infer', 'train'))
+    p.add_argument('--sizes', nargs='+', default=None, metavar='BxN',
+                   help='token layouts to time (default: 2x900 8x900 '
+                   '2x20000)')
     p.add_argument('--threads', type=int, default=None,
                    help='torch CPU threads (default: torch default)')
     p.add_argument('--min-run-time', type=float, default=1.0,
@@ -95,7 +99,9 @@ def main() -> None:
     from mmdet_dynmoe.moe import select_dispatch
     for device, dtype in runs:
         dense, moe = build(device, dtype)
-        for batch, queries in SIZES:
+        sizes = SIZES if args.sizes is None else [
+            tuple(map(int, size.split('x'))) for size in args.sizes]
+        for batch, queries in sizes:
             x = torch.randn(batch, queries, 256, device=device, dtype=dtype)
             num_tokens = batch * queries
             for mode in args.modes:
