@@ -16,9 +16,11 @@ from torch import Tensor, nn
 
 from .dispatch import capacity_keep_mask, check_dispatch_mode, dispatch
 from .experts import GroupedExperts
-from .losses import LOSS_SCOPES, load_balancing_loss, router_z_loss
-from .router import build_router
+from .losses import (LOSS_SCOPES, load_balancing_loss, router_z_loss,
+                     scene_diversity_loss)
+from .router import RouterOutput, build_router
 from .stats import RoutingStats
+from .token_layout import flatten_tokens
 
 
 class MoELayer(nn.Module):
@@ -45,8 +47,13 @@ class MoELayer(nn.Module):
             ``moe_dropped_slots``. Eval is always dropless.
         dispatch: ``'auto'``, ``'loop'``, ``'grouped_mm'`` or ``'dense'``
             (see :mod:`mmdet_dynmoe.moe.dispatch`).
-        balance_loss_weight: Weight of the load-balancing loss.
+        balance_loss_weight: Weight of the (expert-level) load-balancing
+            loss.
         z_loss_weight: Weight of the router z-loss.
+        group_balance_loss_weight: Hierarchical routers: weight of the
+            load-balancing loss over expert groups (scene level).
+        diversity_loss_weight: Hierarchical routers: weight of
+            :func:`scene_diversity_loss`.
         loss_scope: ``'global'`` (statistics over all DDP processes) or
             ``'local'``.
     """
@@ -65,6 +72,8 @@ class MoELayer(nn.Module):
                  dispatch: str = 'auto',
                  balance_loss_weight: float = 0.01,
                  z_loss_weight: float = 0.001,
+                 group_balance_loss_weight: float = 0.01,
+                 diversity_loss_weight: float = 0.0,
                  loss_scope: str = 'global') -> None:
         super().__init__()
         if num_experts < 1 or hidden_channels < 1 or num_shared_experts < 0:
@@ -89,6 +98,8 @@ class MoELayer(nn.Module):
         self.dispatch = check_dispatch_mode(dispatch)
         self.balance_loss_weight = balance_loss_weight
         self.z_loss_weight = z_loss_weight
+        self.group_balance_loss_weight = group_balance_loss_weight
+        self.diversity_loss_weight = diversity_loss_weight
         self.loss_scope = loss_scope
         activation = activation if activation is not None else nn.ReLU()
         self.router = build_router(router_cfg or dict(type='TopKRouter'),
@@ -110,9 +121,7 @@ class MoELayer(nn.Module):
         self.experts.reset_parameters()
         if self.shared_experts is not None:
             self.shared_experts.reset_parameters()
-        nn.init.normal_(self.router.gate.weight, std=0.02)
-        if self.router.gate.bias is not None:
-            nn.init.zeros_(self.router.gate.bias)
+        self.router.reset_parameters()
         nn.init.zeros_(self.bias)
 
     def active_params_per_token(self) -> int:
@@ -125,19 +134,31 @@ class MoELayer(nn.Module):
     def router_params(self) -> int:
         return sum(p.numel() for p in self.router.parameters())
 
-    def forward(self, x: Tensor, expert_mask: Optional[Tensor] = None) -> Tensor:
+    def forward(self,
+                x: Tensor,
+                expert_mask: Optional[Tensor] = None,
+                valid: Optional[Tensor] = None,
+                context: Optional[Tensor] = None) -> Tensor:
         """Args:
-            x: (..., C) tokens; for per-image statistics (B, N, C).
-            expert_mask: optional (..., E) bool of allowed experts per token.
+            x: (B, N, C) tokens of ``B`` images, or (T, C) of one image.
+            expert_mask: optional (B, N, E) / (T, E) bool of allowed experts.
+            valid: optional (B, N) / (T,) bool, False for padding: padded
+                tokens are neither routed nor computed (their output is the
+                layer's bias) and do not count in losses or statistics.
+            context: optional (B, N) / (T,) bool, the tokens that may shape
+                their image's summary in a hierarchical router (False e.g.
+                for DETR denoising queries); None = all valid tokens.
 
         Returns:
-            (..., C) in ``x``'s dtype.
+            Same shape and dtype as ``x``.
         """
         shape = x.shape
-        flat = x.reshape(-1, self.embed_dims)
+        flat, layout, selected = flatten_tokens(x, valid, context)
         if expert_mask is not None:
             expert_mask = expert_mask.reshape(-1, self.num_experts)
-        route = self.router(flat, expert_mask)
+            if selected is not None:
+                expert_mask = expert_mask[selected]
+        route = self.router(flat, expert_mask, layout)
         keep = None
         if self.training and self.capacity_factor is not None:
             capacity = math.ceil(self.capacity_factor * flat.shape[0] *
@@ -150,24 +171,40 @@ class MoELayer(nn.Module):
             out = out * self.routed_scale
         if self.shared_experts is not None:
             out = out + self.shared_experts.forward_all(flat)[0]
+        if selected is not None:  # padding: zeros before the bias
+            out = out.new_zeros(selected.shape[0], out.shape[1]).index_put(
+                (selected.nonzero().squeeze(1), ), out)
         out = out + self.bias.to(out.dtype)
         if self.training and self.record_aux:
-            self._record_aux(route.logits, route.probs, route.indices, keep)
+            self._record_aux(route, keep)
         if self.stats.enabled:
-            self.stats.update(route.indices,
-                              shape[0] if len(shape) == 3 else None, keep)
+            self.stats.update(route.indices, layout, keep,
+                              route.group_indices
+                              if route.group_indices is not None and
+                              route.group_indices.shape[0] ==
+                              layout.num_images else None)
         return out.view(shape)
 
-    def _record_aux(self, logits: Tensor, probs: Tensor, indices: Tensor,
+    def _record_aux(self, route: RouterOutput,
                     keep: Optional[Tensor]) -> None:
         """Add this pass's weighted routing losses to the pending ones."""
         new = {}
         if self.balance_loss_weight > 0:
             new['loss_moe_balance'] = self.balance_loss_weight * \
-                load_balancing_loss(probs, indices, self.loss_scope)
+                load_balancing_loss(route.probs, route.indices,
+                                    self.loss_scope)
         if self.z_loss_weight > 0:
             new['loss_moe_z'] = self.z_loss_weight * router_z_loss(
-                logits, self.loss_scope)
+                route.logits, self.loss_scope)
+        if route.group_probs is not None:
+            if self.group_balance_loss_weight > 0:
+                new['loss_moe_group_balance'] = \
+                    self.group_balance_loss_weight * load_balancing_loss(
+                        route.group_probs, route.group_indices,
+                        self.loss_scope)
+            if self.diversity_loss_weight > 0:
+                new['loss_moe_diversity'] = self.diversity_loss_weight * \
+                    scene_diversity_loss(route.group_probs)
         if keep is not None:
             new['moe_dropped_slots'] = (~keep).sum().float()
         for name, value in new.items():

@@ -77,3 +77,26 @@ def router_z_loss(logits: Tensor, scope: str = 'global') -> Tensor:
         num_tokens = _global_sum(num_tokens)
         scale = dist.get_world_size()
     return scale * z_sum / num_tokens.clamp(min=1)
+
+
+def scene_diversity_loss(group_probs: Tensor) -> Tensor:
+    """Mean cosine similarity between different units' group distributions.
+
+    Pushes images (HI-MoE's routing units) towards different expert groups
+    so that the scene level does not send every image to the same subset.
+    0 for orthogonal distributions, 1 when all units agree; 0 with fewer
+    than two units. Local to the process (pairs across processes are not
+    formed).
+
+    Args:
+        group_probs: (U, G) fp32 group probabilities per unit.
+
+    Returns:
+        Scalar fp32 loss.
+    """
+    num = group_probs.shape[0]
+    if num < 2:
+        return group_probs.sum() * 0.0
+    unit = torch.nn.functional.normalize(group_probs, dim=-1)
+    sim = unit @ unit.t()
+    return (sim.sum() - sim.diagonal().sum()) / (num * (num - 1))

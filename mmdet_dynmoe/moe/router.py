@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .token_layout import TokenLayout
+
 
 class RouterOutput(NamedTuple):
     """What a router decided for ``T`` tokens and ``E`` experts.
@@ -22,11 +24,17 @@ class RouterOutput(NamedTuple):
             load-balancing loss.
         weights: (T, top_k) fp32 combination weights of the chosen experts.
         indices: (T, top_k) int64 chosen experts, highest score first.
+        group_probs: hierarchical routers only: (U, G) fp32 probabilities
+            of the ``G`` expert groups for each of ``U`` routing units
+            (images, or tokens when groups are chosen per token).
+        group_indices: hierarchical routers only: (U, g) chosen groups.
     """
     logits: Tensor
     probs: Tensor
     weights: Tensor
     indices: Tensor
+    group_probs: Optional[Tensor] = None
+    group_indices: Optional[Tensor] = None
 
 
 class TopKRouter(nn.Module):
@@ -68,20 +76,25 @@ class TopKRouter(nn.Module):
         self.noise_std = noise_std
         self.jitter_eps = jitter_eps
         self.gate = nn.Linear(embed_dims, num_experts, bias=bias)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
         nn.init.normal_(self.gate.weight, std=0.02)
-        if bias:
+        if self.gate.bias is not None:
             nn.init.zeros_(self.gate.bias)
 
     def forward(self,
                 x: Tensor,
-                expert_mask: Optional[Tensor] = None) -> RouterOutput:
+                expert_mask: Optional[Tensor] = None,
+                layout: Optional[TokenLayout] = None) -> RouterOutput:
         """Route tokens.
 
         Args:
             x: (T, C) token features, any float dtype.
             expert_mask: optional (T, E) bool, True where a token may use an
-                expert (e.g. the expert groups a scene router chose). Every
-                row needs at least ``top_k`` allowed experts.
+                expert. Every row needs at least ``top_k`` allowed experts.
+            layout: the tokens' images; unused (every token is routed on
+                its own).
 
         Returns:
             RouterOutput with fp32 tensors.
@@ -109,7 +122,8 @@ class TopKRouter(nn.Module):
                 f'noise_std={self.noise_std}, jitter_eps={self.jitter_eps}')
 
 
-#: Router types a config may name in ``router_cfg=dict(type=...)``.
+#: Router types a config may name in ``router_cfg=dict(type=...)``;
+#: :mod:`.hierarchical_router` adds ``'HierarchicalRouter'``.
 ROUTERS: dict[str, type[nn.Module]] = {'TopKRouter': TopKRouter}
 
 

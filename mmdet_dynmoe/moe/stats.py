@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .token_layout import TokenLayout
+
 
 class RoutingStats:
     """Accumulates which experts tokens use and which fire together.
@@ -24,7 +26,8 @@ class RoutingStats:
             and ``j`` (diagonal: tokens that used ``i``).
         num_tokens: tokens seen.
         images: per-image records ``{'load': (E,), 'coactivation': (E, E),
-            'num_tokens': int}`` in call order (``per_image`` only).
+            'num_tokens': int}`` (plus ``'groups': (g,)`` under a
+            hierarchical router) in call order (``per_image`` only).
     """
 
     def __init__(self, num_experts: int) -> None:
@@ -49,16 +52,17 @@ class RoutingStats:
         self.images: list[dict] = []
 
     @torch.no_grad()
-    def update(self, indices: Tensor, batch_size: Optional[int] = None,
-               keep: Optional[Tensor] = None) -> None:
+    def update(self, indices: Tensor, layout: Optional[TokenLayout] = None,
+               keep: Optional[Tensor] = None,
+               groups: Optional[Tensor] = None) -> None:
         """Record one routing decision.
 
         Args:
             indices: (T, k) experts chosen per token.
-            batch_size: number of images ``B`` when the ``T`` tokens are
-                ``B`` contiguous blocks (x was (B, N, C)); needed for
-                per-image records.
+            layout: image of each token; needed for per-image records.
             keep: optional (T, k) bool; dropped slots are not counted.
+            groups: optional (I, g) expert groups a scene router chose per
+                image, kept in the per-image records.
         """
         if not self.enabled:
             return
@@ -75,15 +79,17 @@ class RoutingStats:
             self.coactivation += co
         self.num_tokens += indices.shape[0]
         if self.per_image:
-            if batch_size is None:
-                raise ValueError('per-image statistics need batched tokens '
-                                 '(B, N, C)')
-            per_img = chosen.view(batch_size, -1, self.num_experts)
-            for img in per_img:
-                self.images.append(
-                    dict(load=img.sum(0).cpu(),
-                         coactivation=(img.t() @ img).cpu(),
-                         num_tokens=img.shape[0]))
+            if layout is None:
+                raise ValueError('per-image statistics need the tokens\' '
+                                 'layout (batched (B, N, C) input)')
+            for img in range(layout.num_images):
+                mine = chosen[layout.image_index == img]
+                record = dict(load=mine.sum(0).cpu(),
+                              coactivation=(mine.t() @ mine).cpu(),
+                              num_tokens=mine.shape[0])
+                if groups is not None:
+                    record['groups'] = groups[img].cpu()
+                self.images.append(record)
 
     def as_dict(self) -> dict:
         """Host copies: ``load``, ``coactivation``, ``num_tokens``,

@@ -9,6 +9,7 @@ from torch import nn
 
 from ..moe_aux_losses import attach_moe_aux_losses
 from .moe_ffn import MoEFFN
+from .token_masks import attach_token_masks
 
 
 def find_ffns(model: nn.Module,
@@ -57,8 +58,9 @@ def upcycle_ffns(model: nn.Module, patterns: Union[str, Sequence[str]],
 
 def replace_ffns(model: nn.Module, patterns: Union[str, Sequence[str]],
                  convert: Callable[[FFN], MoEFFN]) -> list[str]:
-    """Replace each FFN matching ``patterns`` by ``convert(ffn)`` in place
-    and make ``model.loss()`` return the routing losses.
+    """Replace each FFN matching ``patterns`` by ``convert(ffn)`` in place,
+    make ``model.loss()`` return the routing losses and hand each MoEFFN its
+    layer's padding / denoising masks (:func:`attach_token_masks`).
 
     Returns:
         The replaced module paths.
@@ -69,6 +71,7 @@ def replace_ffns(model: nn.Module, patterns: Union[str, Sequence[str]],
         parent = model.get_submodule(parent_name) if parent_name else model
         setattr(parent, child, convert(getattr(parent, child)))
     attach_moe_aux_losses(model)
+    attach_token_masks(model)
     return names
 
 

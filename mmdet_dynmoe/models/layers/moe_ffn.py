@@ -141,8 +141,23 @@ class MoEFFN(BaseModule):
         self.gamma2 = LayerScale(embed_dims, scale=layer_scale_init_value) \
             if layer_scale_init_value > 0 else nn.Identity()
 
+    def set_token_masks(self, valid: Optional[Tensor],
+                        context: Optional[Tensor]) -> None:
+        """Masks for the next forward call only (see :mod:`.token_masks`).
+
+        Args:
+            valid: (B, N) bool, False at padding (not routed or computed).
+            context: (B, N) bool, False at tokens that must not shape their
+                image's scene summary (DETR denoising queries).
+        """
+        self._token_masks = (valid, context)
+
     def forward(self, x: Tensor, identity: Optional[Tensor] = None) -> Tensor:
-        """x: (..., embed_dims); identity: same shape or None (= x)."""
+        """x: (B, N, embed_dims) or (T, embed_dims); identity: same shape or
+        None (= x). Masks set by :meth:`set_token_masks` apply to this call.
+        """
+        valid, context = getattr(self, '_token_masks', (None, None))
+        self._token_masks = (None, None)
         if self.training and not self.moe.record_aux and \
                 not self._warned_uncollected:
             self._warned_uncollected = True
@@ -151,7 +166,8 @@ class MoEFFN(BaseModule):
                 'losses (load balancing, z-loss); add custom_hooks=['
                 "dict(type='MoEAuxLossHook')] or build MoE layers with "
                 'upcycle_ffns(), which attach the collector')
-        out = self.gamma2(self.out_drop(self.moe(x)))
+        out = self.gamma2(self.out_drop(
+            self.moe(x, valid=valid, context=context)))
         if not self.add_identity:
             return self.dropout_layer(out)
         return (x if identity is None else identity) + self.dropout_layer(out)
