@@ -1,4 +1,4 @@
 """Helpers for testing configs without the real datasets."""
-from .dataset_layouts import write_layout_fixture
+from .dataset_layouts import write_layout_fixture, write_voc_fixture
 
-__all__ = ['write_layout_fixture']
+__all__ = ['write_layout_fixture', 'write_voc_fixture']

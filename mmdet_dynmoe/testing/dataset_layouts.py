@@ -14,7 +14,8 @@ pipelines and metrics run unchanged on them::
 Supported dataset types (and subclasses): ``CocoDataset``, ``LVISV05Dataset``
 / ``LVISV1Dataset``, ``ODVGDataset`` (detection with a label map, or
 grounding without), and the wrappers ``ConcatDataset``, ``RepeatDataset``,
-``ClassBalancedDataset``, ``MultiImageMixDataset``.
+``ClassBalancedDataset``, ``MultiImageMixDataset`` and ``DatasetMixture``
+(:mod:`mmdet_dynmoe.damex`).
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from PIL import Image
 
 _WRAPPERS_OF_ONE = ('RepeatDataset', 'ClassBalancedDataset',
                     'MultiImageMixDataset')
+_WRAPPERS_OF_MANY = ('ConcatDataset', 'DatasetMixture')
 
 
 def write_layout_fixture(dataset_cfg: dict, root: str = '.',
@@ -47,7 +49,7 @@ def write_layout_fixture(dataset_cfg: dict, root: str = '.',
     from mmdet.registry import DATASETS
 
     kind = dataset_cfg['type']
-    if kind == 'ConcatDataset':
+    if kind in _WRAPPERS_OF_MANY:
         return [f for i, d in enumerate(dataset_cfg['datasets'])
                 for f in write_layout_fixture(d, root, num_images, seed + i)]
     if kind in _WRAPPERS_OF_ONE:
@@ -79,7 +81,7 @@ def write_layout_fixture(dataset_cfg: dict, root: str = '.',
     raise NotImplementedError(
         f'write_layout_fixture: no layout known for dataset type {kind!r}; '
         'supported: CocoDataset, LVISV05Dataset, LVISV1Dataset, ODVGDataset '
-        '(and subclasses), ConcatDataset, ' + ', '.join(_WRAPPERS_OF_ONE))
+        '(and subclasses), ' + ', '.join(_WRAPPERS_OF_MANY + _WRAPPERS_OF_ONE))
 
 
 def _classes(dataset_cfg: dict, cls: type) -> tuple[str, ...]:
@@ -195,3 +197,53 @@ def _dump_lines(path: str, objs: list[dict]) -> None:
     os.makedirs(osp.dirname(path) or '.', exist_ok=True)
     with open(path, 'w') as f:
         f.writelines(json.dumps(o) + '\n' for o in objs)
+
+
+def write_voc_fixture(root: str, classes: tuple[str, ...],
+                      splits: tuple[str, ...] = ('train', ),
+                      num_images: int = 2, seed: int = 0) -> list[str]:
+    """Write a tiny dataset in the PASCAL VOC layout (as UODB ships them).
+
+    ``root/Annotations/<id>.xml``, ``root/ImageSets/Main/<split>.txt`` and
+    ``root/JPEGImages/<id>.jpg``; ``num_images`` images per split, each with
+    1-3 objects of ``classes`` (VOC 1-based pixel boxes), the first object of
+    each image marked ``difficult``, plus one object of the name
+    ``'not-a-class'``.
+
+    Returns:
+        The XML files written.
+    """
+    rng = np.random.default_rng(seed)
+    written = []
+    for split in splits:
+        ids = []
+        for image in _write_images(root, 'JPEGImages', num_images, rng):
+            name = f'{split}_{image["id"]:06d}'
+            os.replace(osp.join(root, 'JPEGImages', image['file_name']),
+                       osp.join(root, 'JPEGImages', name + '.jpg'))
+            boxes = _random_boxes(image, int(rng.integers(1, 4)), rng)
+            objects = [(classes[int(rng.integers(len(classes)))], box, i == 0)
+                       for i, box in enumerate(boxes)]
+            objects.append(('not-a-class', boxes[0], False))
+            xml = ['<annotation>', f'<filename>{name}.jpg</filename>',
+                   f'<size><width>{image["width"]}</width><height>'
+                   f'{image["height"]}</height><depth>3</depth></size>']
+            for cls, (x1, y1, x2, y2), difficult in objects:
+                xml.append(
+                    f'<object><name>{cls}</name>'
+                    f'<difficult>{int(difficult)}</difficult><bndbox>'
+                    f'<xmin>{int(x1) + 1}</xmin><ymin>{int(y1) + 1}</ymin>'
+                    f'<xmax>{int(x2)}</xmax><ymax>{int(y2)}</ymax>'
+                    '</bndbox></object>')
+            xml.append('</annotation>')
+            path = osp.join(root, 'Annotations', name + '.xml')
+            os.makedirs(osp.dirname(path), exist_ok=True)
+            with open(path, 'w') as f:
+                f.write('\n'.join(xml))
+            written.append(path)
+            ids.append(name)
+        listing = osp.join(root, 'ImageSets', 'Main', f'{split}.txt')
+        os.makedirs(osp.dirname(listing), exist_ok=True)
+        with open(listing, 'w') as f:
+            f.writelines(i + '\n' for i in ids)
+    return written

@@ -1,0 +1,14 @@
+"""DAMEX data and evaluation: dataset mixtures with dataset ids, unified
+label spaces, mixture samplers and per-dataset evaluation."""
+from .dataset_mixture import DatasetMixture
+from .dataset_ratio_sampler import DatasetRatioSampler
+from .label_space import LabelSpace, LabelSpaceTable
+from .one_dataset_per_batch_sampler import OneDatasetPerBatchSampler
+from .per_dataset_metric import PerDatasetMetric, to_dataset_space
+from .tag_dataset_source import DATASET_META_KEYS, TagDatasetSource
+
+__all__ = [
+    'DATASET_META_KEYS', 'DatasetMixture', 'DatasetRatioSampler',
+    'LabelSpace', 'LabelSpaceTable', 'OneDatasetPerBatchSampler',
+    'PerDatasetMetric', 'TagDatasetSource', 'to_dataset_space'
+]
