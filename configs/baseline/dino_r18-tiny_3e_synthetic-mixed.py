@@ -5,7 +5,7 @@ custom_imports = dict(imports=['mmdet_dynmoe'], allow_failed_imports=False)
 
 data_root = 'data/synthetic/'
 ffn_channels = 1024  # tiny: 2048 in the base
-num_classes = 20  # the four training domains' categories (see meta.json)
+num_classes = 17  # the mixed split's categories (annotations/mixed_*.json)
 
 model = dict(
     num_queries=100,  # tiny: <= 10 objects per 128x128 image (900 in base)
