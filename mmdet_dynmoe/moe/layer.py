@@ -52,8 +52,8 @@ class MoELayer(nn.Module):
         z_loss_weight: Weight of the router z-loss.
         group_balance_loss_weight: Hierarchical routers: weight of the
             load-balancing loss over expert groups (scene level).
-        diversity_loss_weight: Hierarchical routers: weight of
-            :func:`scene_diversity_loss`.
+        diversity_loss_weight: Hierarchical routers choosing groups per
+            image: weight of :func:`scene_diversity_loss`.
         loss_scope: ``'global'`` (statistics over all DDP processes) or
             ``'local'``.
     """
@@ -202,7 +202,9 @@ class MoELayer(nn.Module):
                     self.group_balance_loss_weight * load_balancing_loss(
                         route.group_probs, route.group_indices,
                         self.loss_scope)
-            if self.diversity_loss_weight > 0:
+            # pairs of images; with per-token groups it would be (T, T)
+            if self.diversity_loss_weight > 0 and getattr(
+                    self.router, 'group_routing', None) == 'image':
                 new['loss_moe_diversity'] = self.diversity_loss_weight * \
                     scene_diversity_loss(route.group_probs)
         if keep is not None:
