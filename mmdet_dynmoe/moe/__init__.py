@@ -12,7 +12,8 @@ from .dispatch import DISPATCH_MODES, dispatch, select_dispatch
 from .experts import GroupedExperts
 from .hierarchical_router import HierarchicalRouter
 from .layer import MoELayer
-from .losses import load_balancing_loss, router_z_loss, scene_diversity_loss
+from .losses import (load_balancing_loss, router_z_loss, routing_target_loss,
+                     scene_diversity_loss)
 from .router import ROUTERS, RouterOutput, TopKRouter, build_router
 from .stats import RoutingStats
 from .token_layout import TokenLayout, flatten_tokens
@@ -23,6 +24,7 @@ __all__ = [
     'ROUTERS', 'RouterOutput', 'RoutingStats', 'TokenLayout', 'TopKRouter',
     'build_router', 'clear_moe_aux_losses', 'dispatch', 'flatten_tokens',
     'load_balancing_loss', 'moe_layers', 'pop_moe_aux_losses',
-    'router_z_loss', 'scene_diversity_loss', 'select_dispatch',
-    'split_dense_mlp', 'upcycle_dense_mlp', 'upcycled_router_weight'
+    'router_z_loss', 'routing_target_loss', 'scene_diversity_loss',
+    'select_dispatch', 'split_dense_mlp', 'upcycle_dense_mlp',
+    'upcycled_router_weight'
 ]

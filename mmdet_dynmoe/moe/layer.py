@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from .dispatch import capacity_keep_mask, check_dispatch_mode, dispatch
 from .experts import GroupedExperts
 from .losses import (LOSS_SCOPES, load_balancing_loss, router_z_loss,
-                     scene_diversity_loss)
+                     routing_target_loss, scene_diversity_loss)
 from .router import RouterOutput, build_router
 from .stats import RoutingStats
 from .token_layout import flatten_tokens
@@ -54,6 +54,8 @@ class MoELayer(nn.Module):
             load-balancing loss over expert groups (scene level).
         diversity_loss_weight: Hierarchical routers choosing groups per
             image: weight of :func:`scene_diversity_loss`.
+        routing_target_loss_weight: Weight of :func:`routing_target_loss`
+            (DAMEX); training passes then need ``image_targets``.
         loss_scope: ``'global'`` (statistics over all DDP processes) or
             ``'local'``.
     """
@@ -74,6 +76,7 @@ class MoELayer(nn.Module):
                  z_loss_weight: float = 0.001,
                  group_balance_loss_weight: float = 0.01,
                  diversity_loss_weight: float = 0.0,
+                 routing_target_loss_weight: float = 0.0,
                  loss_scope: str = 'global') -> None:
         super().__init__()
         if num_experts < 1 or hidden_channels < 1 or num_shared_experts < 0:
@@ -100,6 +103,7 @@ class MoELayer(nn.Module):
         self.z_loss_weight = z_loss_weight
         self.group_balance_loss_weight = group_balance_loss_weight
         self.diversity_loss_weight = diversity_loss_weight
+        self.routing_target_loss_weight = routing_target_loss_weight
         self.loss_scope = loss_scope
         activation = activation if activation is not None else nn.ReLU()
         self.router = build_router(router_cfg or dict(type='TopKRouter'),
@@ -138,7 +142,8 @@ class MoELayer(nn.Module):
                 x: Tensor,
                 expert_mask: Optional[Tensor] = None,
                 valid: Optional[Tensor] = None,
-                context: Optional[Tensor] = None) -> Tensor:
+                context: Optional[Tensor] = None,
+                image_targets: Optional[Tensor] = None) -> Tensor:
         """Args:
             x: (B, N, C) tokens of ``B`` images, or (T, C) of one image.
             expert_mask: optional (B, N, E) / (T, E) bool of allowed experts.
@@ -148,6 +153,9 @@ class MoELayer(nn.Module):
             context: optional (B, N) / (T,) bool, the tokens that may shape
                 their image's summary in a hierarchical router (False e.g.
                 for DETR denoising queries); None = all valid tokens.
+            image_targets: optional (B, E) expert distribution each image's
+                tokens are taught to route to (``routing_target_loss``);
+                read in training only, never used to route.
 
         Returns:
             Same shape and dtype as ``x``.
@@ -176,7 +184,15 @@ class MoELayer(nn.Module):
                 (selected.nonzero().squeeze(1), ), out)
         out = out + self.bias.to(out.dtype)
         if self.training and self.record_aux:
-            self._record_aux(route, keep)
+            token_targets = None
+            if self.routing_target_loss_weight > 0:
+                if image_targets is None:
+                    raise ValueError(
+                        'routing_target_loss_weight > 0 but this training '
+                        'pass got no image_targets (e.g. the dataset of '
+                        'each image for DAMEX)')
+                token_targets = image_targets[layout.image_index]
+            self._record_aux(route, keep, token_targets)
         if self.stats.enabled:
             self.stats.update(route.indices, layout, keep,
                               route.group_indices
@@ -185,8 +201,8 @@ class MoELayer(nn.Module):
                               layout.num_images else None)
         return out.view(shape)
 
-    def _record_aux(self, route: RouterOutput,
-                    keep: Optional[Tensor]) -> None:
+    def _record_aux(self, route: RouterOutput, keep: Optional[Tensor],
+                    token_targets: Optional[Tensor] = None) -> None:
         """Add this pass's weighted routing losses to the pending ones."""
         new = {}
         if self.balance_loss_weight > 0:
@@ -207,6 +223,10 @@ class MoELayer(nn.Module):
                     self.router, 'group_routing', None) == 'image':
                 new['loss_moe_diversity'] = self.diversity_loss_weight * \
                     scene_diversity_loss(route.group_probs)
+        if token_targets is not None:
+            new['loss_moe_routing_target'] = \
+                self.routing_target_loss_weight * routing_target_loss(
+                    route.logits, token_targets, self.loss_scope)
         if keep is not None:
             new['moe_dropped_slots'] = (~keep).sum().float()
         for name, value in new.items():

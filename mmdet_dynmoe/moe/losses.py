@@ -100,3 +100,28 @@ def scene_diversity_loss(group_probs: Tensor) -> Tensor:
     unit = torch.nn.functional.normalize(group_probs, dim=-1)
     sim = unit @ unit.t()
     return (sim.sum() - sim.diagonal().sum()) / (num * (num - 1))
+
+
+def routing_target_loss(logits: Tensor, targets: Tensor,
+                        scope: str = 'global') -> Tensor:
+    """Cross-entropy of router logits against given expert distributions.
+
+    Supervised routing (DAMEX): each token is taught to go to the expert(s)
+    its targets name, e.g. the expert mapped to its image's dataset.
+
+    Args:
+        logits: (T, E) fp32 router logits.
+        targets: (T, E) target probabilities (rows sum to 1).
+        scope: ``'global'`` (mean over all processes' tokens) or
+            ``'local'``.
+
+    Returns:
+        Scalar fp32 loss.
+    """
+    ce_sum = -(targets.float() * logits.log_softmax(dim=-1)).sum()
+    num_tokens = logits.new_tensor(float(logits.shape[0]))
+    scale = 1.0
+    if scope == 'global' and _distributed():
+        num_tokens = _global_sum(num_tokens)
+        scale = dist.get_world_size()
+    return scale * ce_sum / num_tokens.clamp(min=1)

@@ -152,6 +152,11 @@ class MoEFFN(BaseModule):
         """
         self._token_masks = (valid, context)
 
+    def set_routing_targets(self, image_targets: Optional[Tensor]) -> None:
+        """(B, E) expert distribution per image for the routing-target loss
+        of the following training passes (DAMEX); None clears it."""
+        self._routing_targets = image_targets
+
     def forward(self, x: Tensor, identity: Optional[Tensor] = None) -> Tensor:
         """x: (B, N, embed_dims) or (T, embed_dims); identity: same shape or
         None (= x). Masks set by :meth:`set_token_masks` apply to this call.
@@ -167,7 +172,8 @@ class MoEFFN(BaseModule):
                 "dict(type='MoEAuxLossHook')] or build MoE layers with "
                 'upcycle_ffns(), which attach the collector')
         out = self.gamma2(self.out_drop(
-            self.moe(x, valid=valid, context=context)))
+            self.moe(x, valid=valid, context=context,
+                     image_targets=getattr(self, '_routing_targets', None))))
         if not self.add_identity:
             return self.dropout_layer(out)
         return (x if identity is None else identity) + self.dropout_layer(out)

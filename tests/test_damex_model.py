@@ -1,0 +1,189 @@
+"""DAMEX model side: dataset-aware routing loss inside mmdet's DINO."""
+from __future__ import annotations
+
+import copy
+import os.path as osp
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.runner import Runner
+
+import mmdet_dynmoe  # noqa: F401
+from mmdet.registry import DATASETS, MODELS
+from mmdet_dynmoe.damex import DatasetExpertMap
+from mmdet_dynmoe.moe import MoELayer, moe_layers, routing_target_loss
+from mmdet_dynmoe.testing import write_layout_fixture
+
+from conftest import REPO_ROOT
+from paper_scale import cpu_step_cfg
+
+CONFIGS = osp.join(REPO_ROOT, 'configs', 'damex')
+DAMEX = osp.join(CONFIGS, 'damex-dino_r18-tiny-e4_3e_synthetic-domains.py')
+MOE = osp.join(CONFIGS, 'moe-dino_r18-tiny-e4_3e_synthetic-domains.py')
+
+
+def _cfg(path: str, data_root: str, work_dir: str) -> Config:
+    cfg = Config.fromfile(path)
+    cfg.work_dir = work_dir
+    for loader in (cfg.train_dataloader, cfg.val_dataloader,
+                   cfg.test_dataloader):
+        for ds in loader.dataset.datasets:
+            ds.data_root = data_root
+        loader.batch_size, loader.num_workers = 4, 0
+        loader.persistent_workers = False
+    return cfg
+
+
+def test_routing_target_loss_is_cross_entropy_to_the_target_experts():
+    logits = torch.randn(10, 4)
+    target = torch.randint(0, 4, (10, ))
+    loss = routing_target_loss(logits, F.one_hot(target, 4).float())
+    assert loss == pytest.approx(F.cross_entropy(logits, target).item())
+    soft = torch.full((10, 4), 0.25)  # several experts per dataset
+    assert routing_target_loss(logits, soft) == pytest.approx(
+        -(logits.log_softmax(-1).mean(-1)).mean().item())
+
+
+def test_moe_layer_refuses_a_training_pass_without_targets():
+    layer = MoELayer(8, 16, 4, 1, routing_target_loss_weight=0.1)
+    layer.train()
+    with pytest.raises(ValueError, match='no image_targets'):
+        layer(torch.randn(2, 3, 8))
+    layer.eval()
+    layer(torch.randn(2, 3, 8))  # inference never needs them
+
+
+def test_dataset_expert_map_targets_and_errors():
+    m = DatasetExpertMap(dict(a=0, b=[1, 2], c=0), num_experts=4)
+    assert m.targets(['b', 'a', 'c']).tolist() == [
+        [0, 0.5, 0.5, 0], [1, 0, 0, 0], [1, 0, 0, 0]]
+    with pytest.raises(KeyError, match="dataset 'd' is missing"):
+        m.targets(['a', 'd'])
+    with pytest.raises(ValueError, match=r'indices in \[0, 4\)'):
+        DatasetExpertMap(dict(a=4), num_experts=4)
+    with pytest.raises(ValueError, match='is empty'):
+        DatasetExpertMap({}, num_experts=4)
+    with pytest.raises(ValueError, match=r"do not exist: \['c'\]"):
+        m.check_datasets(['a', 'b'])
+    with pytest.raises(ValueError, match=r"missing from it: \['e'\]"):
+        m.check_datasets(['a', 'b', 'c', 'e'])
+
+
+@pytest.fixture(scope='module')
+def damex_cfg(tiny_synthetic, tmp_path_factory) -> Config:
+    return _cfg(DAMEX, tiny_synthetic, str(tmp_path_factory.mktemp('damex')))
+
+
+def _mixed_batch(model, cfg, training: bool):
+    """Four images from three different datasets in one batch."""
+    loader_cfg = cfg.train_dataloader if training else cfg.val_dataloader
+    mixture = DATASETS.build(copy.deepcopy(loader_cfg.dataset))
+    sizes = [0] + list(mixture.cumulative_sizes)
+    picks = [sizes[0], sizes[1], sizes[1] + 1, sizes[3]]
+    samples = [mixture[i] for i in picks]
+    return model.data_preprocessor(pseudo_collate(samples), training)
+
+
+def test_damex_teaches_each_images_tokens_its_datasets_expert(damex_cfg):
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(damex_cfg.model))
+    model.init_weights()
+    model.train()
+    batch = _mixed_batch(model, damex_cfg, training=True)
+    names = [s.dataset_name for s in batch['data_samples']]
+    assert len(set(names)) == 3  # mixed datasets in one batch
+    logits = {}
+    for name, layer in moe_layers(model):
+        layer.router.register_forward_hook(
+            lambda mod, args, out, name=name: logits.__setitem__(name,
+                                                                 out.logits))
+    losses = model(**batch, mode='loss')
+    expert = torch.tensor([model.dataset_experts.experts[n][0]
+                           for n in names])
+    expected = 0.0
+    for name, lg in logits.items():  # tokens are (B, N) row-major
+        per_image = lg.view(len(names), -1, lg.shape[-1])
+        target = expert[:, None].expand(per_image.shape[:2])
+        expected += 0.05 * F.cross_entropy(per_image.flatten(0, 1),
+                                           target.flatten())
+    assert len(logits) == 2
+    assert losses['loss_moe_routing_target'].item() == pytest.approx(
+        expected.item(), rel=1e-5)
+    assert 'loss_moe_balance' not in losses  # instead of balancing
+    losses['loss_moe_routing_target'].backward()
+    assert all(layer.router.gate.weight.grad.abs().sum() > 0
+               for _, layer in moe_layers(model))
+
+
+def test_damex_reads_no_dataset_id_at_test_time(damex_cfg):
+    model = MODELS.build(copy.deepcopy(damex_cfg.model))
+    model.init_weights()
+    model.eval()
+    batch = _mixed_batch(model, damex_cfg, training=False)
+    with torch.no_grad():
+        before = model(**batch, mode='predict')
+        for sample in batch['data_samples']:
+            sample.set_metainfo(dict(dataset_name='studio', dataset_id=0))
+        after = model(**batch, mode='predict')
+    for a, b in zip(before, after):
+        assert torch.equal(a.pred_instances.bboxes, b.pred_instances.bboxes)
+
+
+def test_training_batch_without_dataset_ids_is_a_clear_error(
+        damex_cfg, tiny_synthetic):
+    model = MODELS.build(copy.deepcopy(damex_cfg.model))
+    model.train()
+    plain = DATASETS.build(dict(
+        type='SyntheticCocoDataset', data_root=tiny_synthetic,
+        ann_file='annotations/studio_train.json', data_prefix=dict(img=''),
+        pipeline=damex_cfg.train_pipeline))
+    batch = model.data_preprocessor(pseudo_collate([plain[0]]), True)
+    with pytest.raises(ValueError, match="no 'dataset_name'"):
+        model(**batch, mode='loss')
+
+
+def test_damex_and_moe_baseline_differ_only_in_routing_losses():
+    damex = Config.fromfile(DAMEX).to_dict()
+    moe = Config.fromfile(MOE).to_dict()
+    assert damex.pop('custom_hooks') == [dict(type='DatasetExpertsHook')]
+    assert damex['model'].pop('type') == 'DAMEXDINO'
+    assert moe['model'].pop('type') == 'MoEDINO'
+    assert damex['model'].pop('dataset_experts')
+    for cfg in (damex, moe):
+        for key in ('balance_loss_weight', 'routing_target_loss_weight'):
+            cfg['model']['moe_cfg'].pop(key, None)
+    assert damex == moe
+
+
+def test_mapping_that_names_a_missing_dataset_stops_training(
+        damex_cfg, tmp_path):
+    cfg = copy.deepcopy(damex_cfg)
+    cfg.work_dir = str(tmp_path)
+    cfg.model.dataset_experts = dict(studio=0, street=1, night=2, paper=3,
+                                     desert=3)
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=1)
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.log_level = 'WARNING'
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(ValueError, match=r"do not exist: \['desert'\]"):
+        runner.train()
+
+
+def test_uodb_damex_config_passes_a_training_step_on_its_layout(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = cpu_step_cfg(osp.join(CONFIGS, 'damex-dino-4scale_r50-e8_12e_uodb.py'),
+                       str(tmp_path / 'work'))
+    write_layout_fixture(cfg.train_dataloader.dataset, num_images=1)
+    cfg.train_dataloader.batch_size = 2  # two datasets in one batch
+    runner = Runner.from_cfg(cfg)
+    layers = moe_layers(runner.model)
+    assert [n for n, _ in layers] == [
+        f'decoder.layers.{i}.ffn.moe' for i in (0, 2, 4)]
+    assert all(layer.num_experts == 8 and layer.top_k == 1
+               for _, layer in layers)
+    runner.train()
+    assert runner.iter == 1
