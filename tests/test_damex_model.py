@@ -187,3 +187,35 @@ def test_uodb_damex_config_passes_a_training_step_on_its_layout(
                for _, layer in layers)
     runner.train()
     assert runner.iter == 1
+
+
+def test_expert_load_by_dataset_and_routing_purity():
+    from mmdet_dynmoe.analysis import expert_load_by_dataset, routing_purity
+    records = [dict(load=torch.tensor(v)) for v in
+               ([3, 1, 0], [1, 0, 0], [0, 2, 2])]
+    names, load = expert_load_by_dataset(records, ['a', 'a', 'b'])
+    assert names == ['a', 'b'] and load.tolist() == [[4, 1, 0], [0, 2, 2]]
+    purity = routing_purity(names, load, dict(a=[0], b=[1, 2]))
+    assert purity == pytest.approx(dict(a=0.8, b=1.0, mean=0.9))
+
+
+def test_analyze_dataset_routing_tool(damex_cfg, tmp_path):
+    import sys
+    cfg = copy.deepcopy(damex_cfg)
+    cfg.work_dir = str(tmp_path)
+    cfg_file = str(tmp_path / 'damex.py')
+    cfg.dump(cfg_file)
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    model.init_weights()
+    ckpt = str(tmp_path / 'damex.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
+    sys.path.insert(0, osp.join(REPO_ROOT, 'tools'))
+    try:
+        tool = __import__('analyze_dataset_routing')
+    finally:
+        sys.path.pop(0)
+    result = tool.main([cfg_file, ckpt, '--out', str(tmp_path / 'out')])
+    layer = result['decoder.layers.0']
+    assert layer['datasets'] == ['studio', 'street', 'night', 'paper']
+    assert 0.0 <= layer['purity']['mean'] <= 1.0
+    assert (tmp_path / 'out' / 'expert_load.png').is_file()

@@ -1,0 +1,102 @@
+"""Routing purity and expert load per dataset of a DAMEX-style model.
+
+Runs the config's val set (a ``DatasetMixture``) *without* dataset ids
+reaching the router, and reports, per MoE layer, how each dataset's tokens
+spread over the experts (``expert_load.png``: a dataset x expert heatmap of
+slot shares) and, when the model has a ``dataset_experts`` map, the routing
+purity: the share of each dataset's tokens routed to its own expert(s).
+
+    python tools/analyze_dataset_routing.py CONFIG CHECKPOINT --out DIR
+"""
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import os
+import os.path as osp
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('config')
+    p.add_argument('checkpoint')
+    p.add_argument('--out', default='work_dirs/dataset_routing')
+    return p.parse_args(argv)
+
+
+def plot(layers: dict, path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(layers), squeeze=False,
+                             figsize=(3.4 * len(layers), 3))
+    for ax, (name, info) in zip(axes[0], layers.items()):
+        im = ax.imshow(info['share'], vmin=0, vmax=1, cmap='viridis')
+        ax.set_yticks(range(len(info['datasets'])), info['datasets'])
+        ax.set_xlabel('expert')
+        title = name if 'purity' not in info else \
+            f'{name}\npurity {info["purity"]["mean"]:.2f}'
+        ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=axes[0].tolist(), label='share of slots')
+    fig.savefig(path, dpi=100, bbox_inches='tight')
+    plt.close(fig)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    import mmdet_dynmoe  # noqa: F401
+    from mmengine.config import Config
+    from mmengine.model import is_model_wrapper
+    from mmengine.runner import Runner
+
+    from mmdet_dynmoe.analysis import expert_load_by_dataset, routing_purity
+    from mmdet_dynmoe.moe import moe_layers
+
+    cfg = Config.fromfile(args.config)
+    cfg.work_dir = osp.join(args.out, 'run')
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    runner = Runner.from_cfg(cfg)
+    model = runner.model.module if is_model_wrapper(
+        runner.model) else runner.model
+    layers = moe_layers(model)
+    if not layers:
+        raise SystemExit(f'{args.config} has no MoE layer')
+    for _, layer in layers:
+        layer.stats.enable(per_image=True)
+    metrics = runner.val()
+    dataset = runner.val_dataloader.dataset
+    names = dataset.metainfo.get('dataset_names')
+    if names is None:
+        raise SystemExit('the val dataset is not a DatasetMixture (no '
+                         "metainfo['dataset_names'])")
+    sizes = dataset.cumulative_sizes
+    datasets = [names[bisect.bisect_right(sizes, i)]
+                for i in range(len(dataset))]
+    mapping = getattr(model, 'dataset_experts', None)
+    result = {}
+    for name, layer in layers:
+        rows, load = expert_load_by_dataset(
+            layer.stats.as_dict()['images'], datasets)
+        info = dict(datasets=rows, load=load.tolist(),
+                    share=(load / load.sum(1, keepdim=True).clamp(min=1)
+                           ).tolist())
+        if mapping is not None:
+            info['purity'] = routing_purity(rows, load, mapping.experts)
+        result[name.replace('.ffn.moe', '')] = info
+    os.makedirs(args.out, exist_ok=True)
+    plot(result, osp.join(args.out, 'expert_load.png'))
+    with open(osp.join(args.out, 'dataset_routing.json'), 'w') as f:
+        json.dump(dict(metrics=metrics, layers=result), f, indent=2)
+    for name, info in result.items():
+        purity = info.get('purity')
+        print(f'{name}: ' + (f'routing purity {purity["mean"]:.3f} '
+                             f'{ {k: round(v, 3) for k, v in purity.items()} }'
+                             if purity else 'no dataset_experts map'))
+    print(f'wrote expert_load.png and dataset_routing.json to {args.out}')
+    return result
+
+
+if __name__ == '__main__':
+    main()
