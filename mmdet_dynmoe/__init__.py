@@ -6,7 +6,8 @@ of the supported stack (see :mod:`mmdet_dynmoe.compat`) and registers every
 component into mmdet's registries.
 """
 from . import compat  # noqa: F401  (first: fixes apply before anything loads)
-from . import damex, datasets, engine, models, registry  # noqa: F401
+from . import (damex, datasets, dynamicdet, engine, models,  # noqa: F401
+               registry)
 from .config_files import config_file, register_config_scope
 from .text_encoder import minilm_path
 from .version import __version__

@@ -1,0 +1,64 @@
+# DynamicDet step 1 (joint training of both detectors) around a CPU-sized
+# two-stage Faster R-CNN on the synthetic benchmark. The model is mmdet's
+# Faster R-CNN with type swapped for DynamicDetector; every other deviation
+# says why.
+_base_ = [
+    'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
+    'mmdet::_base_/schedules/schedule_1x.py',
+    'mmdet::_base_/default_runtime.py',
+    './_base_/synthetic-mixed_128.py'  # instead of COCO
+]
+custom_imports = dict(imports=['mmdet_dynmoe'], allow_failed_imports=False)
+
+model = dict(
+    type='DynamicDetector',  # DynamicDet: two cascaded Faster R-CNNs + router
+    detector_type='FasterRCNN',  # DynamicDet: what both detectors are
+    step=1,  # DynamicDet: joint training of detector 1 and 2
+    threshold=0.5,  # DynamicDet: easiness below it -> detector 2 (tune later)
+    backbone=dict(
+        depth=18,  # tiny: R50 in the base
+        base_channels=32,  # tiny: 64 in the base
+        frozen_stages=-1,  # from scratch: nothing pretrained to freeze
+        norm_eval=False,  # from scratch: BN statistics must adapt
+        init_cfg=None),  # no model hub here: train from scratch
+    neck=dict(
+        in_channels=[32, 64, 128, 256],  # R18 with base_channels=32
+        out_channels=64,  # tiny: 256 in the base
+        num_outs=4),  # objects are 12-51 px: strides 4-32 suffice
+    rpn_head=dict(
+        in_channels=64,
+        feat_channels=64,  # tiny: 256 in the base
+        anchor_generator=dict(
+            scales=[4],  # anchors 16-128 px for 12-51 px objects (32-512)
+            strides=[4, 8, 16, 32])),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=64),
+        bbox_head=dict(
+            in_channels=64,
+            fc_out_channels=256,  # tiny: 1024 in the base
+            num_classes={{_base_.num_classes}})),
+    train_cfg=dict(
+        rpn_proposal=dict(nms_pre=1000, max_per_img=300),  # <= 10 objects
+        rcnn=dict(sampler=dict(num=128))),  # tiny: 512 RoIs per image
+    test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)))  # <= 10 objects
+
+# DynamicDet: test reports hard ratio, latency and FLOPs per path, and
+# applies the threshold tools/calibrate_dynamicdet.py wrote for the checkpoint.
+custom_hooks = [dict(type='DynamicDetReportHook')]
+
+# From scratch on 2 CPU cores: AdamW converges in a few epochs where the
+# base's SGD 0.02 (tuned for ImageNet-pretrained backbones) does not.
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
+    clip_grad=dict(max_norm=10, norm_type=2))
+max_epochs = 3  # fits the CPU budget (750 iterations at batch 8, ~2 s each)
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+param_scheduler = [
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
+         milestones=[2], gamma=0.1)
+]
+default_hooks = dict(logger=dict(interval=20),
+                     checkpoint=dict(interval=max_epochs))
+auto_scale_lr = dict(enable=False)

@@ -1,0 +1,19 @@
+# DynamicDet step 2 at paper scale: train only the router of the step-1
+# RetinaNet-R50 pair on per-image losses (everything else frozen, BN eval).
+_base_ = './dynamicdet-retinanet_r50_fpn_1x_coco.py'
+
+# DynamicDet: step 2 starts from the step-1 checkpoint (RouterStepHook
+# refuses to run without it).
+load_from = 'work_dirs/dynamicdet-retinanet_r50_fpn_1x_coco/epoch_12.pth'
+
+model = dict(step=2)  # DynamicDet: freeze all but the router, BN eval
+
+custom_hooks = [
+    dict(type='RouterStepHook'),
+    dict(type='DynamicDetReportHook')
+]
+# The router is a 2-layer MLP trained from scratch on frozen features.
+optim_wrapper = dict(optimizer=dict(lr=0.01, weight_decay=0.0))
+max_epochs = 1  # DynamicDet: one pass over train2017 for the router
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+param_scheduler = []  # constant lr for the short router schedule

@@ -1,0 +1,147 @@
+"""DynamicDetReportHook: what a DynamicDet test run cost and how it routed."""
+from __future__ import annotations
+
+import json
+import os.path as osp
+import time
+from typing import Optional, Sequence
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+
+from mmdet.registry import HOOKS
+
+from .dynamic_detector import unwrap
+from .path_complexity import path_flops
+
+#: suffix of the calibration file next to a checkpoint (``x.pth`` ->
+#: ``x.dynamicdet.json``), written by tools/calibrate_dynamicdet.py.
+CALIBRATION_SUFFIX = '.dynamicdet.json'
+
+
+def calibration_file(checkpoint: str) -> str:
+    """Where the calibration of ``checkpoint`` lives."""
+    return osp.splitext(checkpoint)[0] + CALIBRATION_SUFFIX
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman rank correlation of two equally long sequences (no ties)."""
+    x, y = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(
+        y, dtype=torch.float64)
+    rx, ry = x.argsort().argsort().double(), y.argsort().argsort().double()
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    return float((rx * ry).sum() / (rx.norm() * ry.norm()).clamp_min(1e-12))
+
+
+@HOOKS.register_module()
+class DynamicDetReportHook(Hook):
+    """Adds routing, latency and FLOPs to the test metrics.
+
+    Before testing it applies the calibrated threshold of the checkpoint
+    (``<checkpoint>.dynamicdet.json``, see tools/calibrate_dynamicdet.py)
+    when one exists. After testing it adds to the metrics (and the log):
+
+    - ``dynamicdet/hard_ratio``: fraction of images routed to detector 2;
+    - ``dynamicdet/latency_ms``: mean wall time per image of a test
+      iteration (preprocessing, inference, post-processing, metric.process)
+      on this device, data-loading workers running alongside (for the
+      inference latency alone, see tools/calibrate_dynamicdet.py);
+    - ``dynamicdet/gflops_path1``, ``/gflops_path2`` and
+      ``/gflops_mean``: FLOPs per image of each path (first test image's
+      size) and their mean at the measured hard ratio;
+    - ``dynamicdet/threshold`` and, when the images carry the generator's
+      ``difficulty``, ``dynamicdet/spearman_easiness_difficulty`` (should be
+      negative: the router calls difficult images hard).
+
+    Args:
+        calibration: ``'auto'`` (the file next to the loaded checkpoint),
+            a path, or None to keep ``model.threshold``.
+        flops: count FLOPs per path (one traced forward per path).
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, calibration: Optional[str] = 'auto',
+                 flops: bool = True) -> None:
+        self.calibration = calibration
+        self.flops = flops
+
+    def before_test(self, runner) -> None:
+        model = unwrap(runner.model)
+        path = self.calibration
+        if path == 'auto':
+            path = calibration_file(runner._load_from) \
+                if runner._load_from else None
+            if path and not osp.isfile(path):
+                path = None
+        if path:
+            with open(path) as f:
+                calib = json.load(f)
+            model.threshold = calib['threshold']
+            print_log(f'DynamicDet: threshold {model.threshold:.4f} from '
+                      f'{path} (hard ratio {calib.get("hard_ratio")})',
+                      logger='current')
+        self._seconds = 0.0
+        self._images = 0
+        self._hard = 0
+        self._scores: list[float] = []
+        self._difficulty: list[float] = []
+        self._path_flops: Optional[dict] = None
+
+    @staticmethod
+    def _sync(runner) -> None:
+        device = next(unwrap(runner.model).parameters()).device
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+
+    def before_test_iter(self, runner, batch_idx: int,
+                         data_batch=None) -> None:
+        self._sync(runner)
+        self._start = time.perf_counter()
+
+    def after_test_iter(self, runner, batch_idx: int, data_batch=None,
+                        outputs=None) -> None:
+        self._sync(runner)
+        self._seconds += time.perf_counter() - self._start
+        for sample in outputs or []:
+            self._images += 1
+            self._hard += int(sample.routed_to == 2)
+            self._scores.append(sample.router_score)
+            if 'difficulty' in sample:
+                self._difficulty.append(float(sample.difficulty))
+        if self.flops and self._path_flops is None and data_batch:
+            model = unwrap(runner.model)
+            with torch.no_grad():
+                data = model.data_preprocessor(data_batch, False)
+                self._path_flops = path_flops(
+                    model, data['inputs'][:1], data['data_samples'][:1])
+
+    def after_test_epoch(self, runner, metrics: Optional[dict] = None
+                         ) -> None:
+        if not self._images:
+            return
+        model = unwrap(runner.model)
+        hard = self._hard / self._images
+        report = {
+            'dynamicdet/threshold': model.threshold,
+            'dynamicdet/hard_ratio': hard,
+            'dynamicdet/latency_ms': 1000 * self._seconds / self._images,
+        }
+        if self._path_flops:
+            g1, g2 = (self._path_flops[p] / 1e9 for p in (1, 2))
+            report.update({
+                'dynamicdet/gflops_path1': g1,
+                'dynamicdet/gflops_path2': g2,
+                'dynamicdet/gflops_mean': g1 + hard * (g2 - g1)
+            })
+        if len(self._difficulty) == self._images > 1:
+            report['dynamicdet/spearman_easiness_difficulty'] = spearman(
+                self._scores, self._difficulty)
+        if metrics is not None:
+            metrics.update(report)
+        for key, value in report.items():
+            runner.message_hub.update_scalar(f'test/{key}', value)
+        print_log('DynamicDet test report: ' + ', '.join(
+            f'{k.split("/")[1]}={v:.4g}' for k, v in report.items()),
+                  logger='current')

@@ -1,0 +1,166 @@
+"""Offline evaluation of DynamicDet's routing: latency, AP per hard ratio.
+
+Used by tools/calibrate_dynamicdet.py and tools/sweep_dynamicdet.py. Both
+paths run once on every validation image; since batched dynamic inference
+returns exactly the chosen detector's per-image result (pinned by
+tests/test_dynamicdet.py), the AP at any threshold is the AP of the
+per-image choice between the two stored results.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner, load_checkpoint
+
+from mmdet.registry import METRICS, MODELS
+
+from .calibration import route_hard
+from .dynamic_detector import DynamicDetector
+
+
+def load_dynamic_detector(config: str, checkpoint: Optional[str],
+                          cfg_options: Optional[dict] = None,
+                          device: str = 'cpu'
+                          ) -> tuple[DynamicDetector, Config]:
+    """The model of ``config`` with ``checkpoint`` loaded, in eval mode."""
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model = MODELS.build(cfg.model)
+    if not isinstance(model, DynamicDetector):
+        raise TypeError(f'{config}: model type={cfg.model.type!r} is not a '
+                        'DynamicDetector')
+    if checkpoint:
+        load_checkpoint(model, checkpoint, map_location='cpu')
+    return model.to(device).eval(), cfg
+
+
+def preprocessed_val_batches(model: DynamicDetector, cfg: Config,
+                             max_images: Optional[int] = None) -> list:
+    """The validation set, preprocessed once (timings exclude loading)."""
+    loader_cfg = copy.deepcopy(cfg.val_dataloader)
+    loader_cfg.update(num_workers=0, persistent_workers=False)
+    loader = Runner.build_dataloader(loader_cfg)
+    batches, seen = [], 0
+    with torch.no_grad():
+        for batch in loader:
+            batches.append(model.data_preprocessor(batch, False))
+            seen += len(batch['data_samples'])
+            if max_images and seen >= max_images:
+                break
+    return batches
+
+
+def _sync(model) -> None:
+    device = next(model.parameters()).device
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+@torch.no_grad()
+def measure_latency(model: DynamicDetector, batches: list,
+                    threshold: float, warmup: int = 1) -> float:
+    """Mean milliseconds per image of ``model.predict`` at ``threshold``.
+
+    The model's threshold is restored afterwards.
+    """
+    saved, model.threshold = model.threshold, threshold
+    try:
+        for batch in batches[:warmup]:
+            model.predict(batch['inputs'],
+                          copy.deepcopy(batch['data_samples']))
+        seconds, images = 0.0, 0
+        for batch in batches:
+            samples = copy.deepcopy(batch['data_samples'])
+            _sync(model)
+            start = time.perf_counter()
+            model.predict(batch['inputs'], samples)
+            _sync(model)
+            seconds += time.perf_counter() - start
+            images += len(samples)
+    finally:
+        model.threshold = saved
+    return 1000 * seconds / max(images, 1)
+
+
+def measure_path_latencies(model: DynamicDetector, batches: list,
+                           repeats: int = 3) -> tuple[float, float]:
+    """(lat1, lat2): ms per image of the all-detector-1 / all-detector-2 runs.
+
+    The two paths are timed alternately ``repeats`` times and the fastest
+    run of each is kept, so that load from other processes during one run
+    does not bias the comparison.
+    """
+    runs: dict = {0.0: [], 1.0: []}
+    for _ in range(repeats):
+        for threshold in runs:
+            runs[threshold].append(measure_latency(model, batches,
+                                                   threshold))
+    return min(runs[0.0]), min(runs[1.0])
+
+
+@dataclass
+class PathResults:
+    """Both paths' predictions and the router score of every image."""
+    img_ids: list = field(default_factory=list)
+    scores: list = field(default_factory=list)
+    difficulty: list = field(default_factory=list)
+    samples: list = field(default_factory=list)  # metainfo for the metric
+    preds: dict = field(default_factory=lambda: {1: [], 2: []})
+
+    @property
+    def score_tensor(self) -> torch.Tensor:
+        return torch.tensor(self.scores)
+
+
+@torch.no_grad()
+def run_both_paths(model: DynamicDetector, batches: list) -> PathResults:
+    """Detector 1 and detector 2 on every image, with the router scores."""
+    out = PathResults()
+    saved = model.threshold
+    try:
+        for batch in batches:
+            for path, threshold in ((1, 0.0), (2, 1.0)):
+                model.threshold = threshold
+                samples = model.predict(
+                    batch['inputs'], copy.deepcopy(batch['data_samples']))
+                out.preds[path] += [s.pred_instances.cpu() for s in samples]
+            for sample in samples:
+                out.img_ids.append(sample.img_id)
+                out.scores.append(sample.router_score)
+                out.difficulty.append(sample.metainfo.get('difficulty'))
+                out.samples.append(
+                    dict(img_id=sample.img_id,
+                         ori_shape=sample.ori_shape))
+    finally:
+        model.threshold = saved
+    return out
+
+
+def evaluate_choice(cfg: Config, dataset_meta: dict, results: PathResults,
+                    hard: Iterable[bool]) -> dict:
+    """``cfg.val_evaluator``'s metrics when image i uses path 2 iff hard[i]."""
+    metric_cfg = copy.deepcopy(cfg.val_evaluator)
+    metric = METRICS.build(metric_cfg)
+    metric.dataset_meta = dataset_meta
+    data_samples = []
+    for i, is_hard in enumerate(hard):
+        pred = results.preds[2 if is_hard else 1][i]
+        data_samples.append(dict(
+            results.samples[i],
+            pred_instances=dict(bboxes=pred.bboxes, scores=pred.scores,
+                                labels=pred.labels)))
+    metric.process({}, data_samples)
+    return metric.evaluate(len(data_samples))
+
+
+def hard_mask(results: PathResults, threshold: float) -> list[bool]:
+    """Which images the router sends to detector 2 at ``threshold``."""
+    return route_hard(results.score_tensor, threshold).tolist()

@@ -1,0 +1,533 @@
+"""DynamicDet: cascade backbone, router, two-step training, routing."""
+from __future__ import annotations
+
+import copy
+import json
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import build_optim_wrapper
+from mmengine.runner import Runner
+
+import mmdet_dynmoe  # noqa: F401
+from mmdet.registry import DATASETS, MODELS
+from mmdet_dynmoe.dynamicdet import (CascadeBackbone, DifficultyRouter,
+                                     DynamicDetector, RunningMedian,
+                                     hard_ratio_for_latency, route_hard,
+                                     router_loss, threshold_for_hard_ratio)
+
+from conftest import REPO_ROOT, tiny_cfg
+
+CONFIGS = osp.join(REPO_ROOT, 'configs', 'dynamicdet')
+ONE_STAGE = 'dynamicdet/dynamicdet-retinanet_r18-tiny_3e_synthetic-mixed.py'
+TWO_STAGE = 'dynamicdet/dynamicdet-faster-rcnn_r18-tiny_3e_synthetic-mixed.py'
+TINY_RESNET = dict(type='ResNet', depth=18, base_channels=8,
+                   out_indices=(1, 2, 3), norm_eval=False, init_cfg=None)
+
+
+def _shrunk(model_cfg):
+    model_cfg.backbone.base_channels = 8  # faster: the plumbing is the same
+    model_cfg.neck.in_channels = [c // 4 for c in model_cfg.neck.in_channels]
+    return model_cfg
+
+
+def _model_cfg(config: str = ONE_STAGE):
+    return _shrunk(Config.fromfile(osp.join(REPO_ROOT, 'configs',
+                                            config)).model)
+
+
+def _build(config: str = ONE_STAGE, **overrides) -> DynamicDetector:
+    model_cfg = _model_cfg(config)
+    model_cfg.update(overrides)
+    torch.manual_seed(0)
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    return model
+
+
+def _batch(data_root: str, model, training: bool, num: int = 2):
+    cfg = tiny_cfg(ONE_STAGE, data_root, '/tmp/unused')
+    dataset = DATASETS.build(cfg.train_dataloader.dataset if training else
+                             cfg.val_dataloader.dataset)
+    samples = [dataset[i % len(dataset)] for i in range(num)]
+    return model.data_preprocessor(pseudo_collate(samples), training)
+
+
+# -- cascade backbone ---------------------------------------------------------
+
+
+def test_composite_connections_reach_same_and_lower_stages_with_shapes():
+    cascade = CascadeBackbone(TINY_RESNET, zero_init_connections=False)
+    # Stage l receives levels l..3 of backbone 1, projected to its input.
+    assert [len(c) for c in cascade.connections] == [4, 3, 2, 1]
+    stage_in = [8, 8, 16, 32]  # stem, then levels 0..2 (BasicBlock, 8 base)
+    for level, per_stage in enumerate(cascade.connections):
+        for offset, conn in enumerate(per_stage):
+            assert conn[0].in_channels == cascade.level_channels[level +
+                                                                 offset]
+            assert conn[0].out_channels == stage_in[level]
+            assert conn[0].kernel_size == (1, 1)
+    x = torch.randn(2, 3, 64, 96)
+    first = cascade.forward_first(x)
+    assert [tuple(f.shape) for f in first] == [(2, 8, 16, 24), (2, 16, 8, 12),
+                                               (2, 32, 4, 6), (2, 64, 2, 3)]
+    out1, out2 = cascade(x)
+    assert [f.shape for f in out1] == [f.shape for f in first[1:]]
+    assert [f.shape for f in out2] == [f.shape for f in out1]
+    assert cascade.out_channels == (16, 32, 64)
+
+
+def test_backbone2_output_depends_on_every_backbone1_level():
+    cascade = CascadeBackbone(TINY_RESNET, zero_init_connections=False)
+    cascade.init_weights()
+    cascade.eval()
+    x = torch.randn(1, 3, 64, 64)
+    first = [f.detach().requires_grad_() for f in cascade.forward_first(x)]
+    out2 = cascade.forward_second(x, first)
+    sum(o.sum() for o in out2).backward()
+    for level, feat in enumerate(first):
+        assert feat.grad is not None and feat.grad.abs().sum() > 0, level
+    # ... and the highest level reaches even the first stage's output.
+    changed = list(first)
+    changed[3] = first[3] + 1.0
+    with torch.no_grad():
+        assert not torch.allclose(cascade.forward_second(x, changed)[0],
+                                  out2[0])
+
+
+def test_zero_initialised_connections_start_backbone2_as_plain_backbone():
+    cascade = CascadeBackbone(TINY_RESNET)  # CBNetV2's zero init (default)
+    cascade.init_weights()
+    cascade.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        _, out2 = cascade(x)
+        plain = cascade.backbone2(x)  # ResNet.forward: no composition
+    for composed, alone in zip(out2, plain):
+        torch.testing.assert_close(composed, alone)
+
+
+def test_deep_stem_resnet_variant_is_supported():
+    cascade = CascadeBackbone(dict(TINY_RESNET, type='ResNetV1d',
+                                   stem_channels=8))
+    cascade.eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        _, out2 = cascade(x)
+        plain = cascade.backbone2(x)
+    assert [o.shape for o in out2] == [p.shape for p in plain]
+
+
+@pytest.mark.parametrize('backbone', [
+    dict(type='RegNet', arch='regnetx_400mf'),
+    dict(type='SwinTransformer', embed_dims=32, depths=(1, 1, 1, 1),
+         num_heads=(1, 1, 1, 1)),
+])
+def test_unsupported_backbone_is_a_clear_error(backbone):
+    with pytest.raises(ValueError, match=f"type='{backbone['type']}' is not "
+                       r'supported.*ResNet-family'):
+        CascadeBackbone(backbone)
+
+
+# -- router -------------------------------------------------------------------
+
+
+def test_router_scores_one_easiness_per_image_like_the_reference():
+    router = DifficultyRouter([16, 32, 64])
+    feats = [torch.randn(5, c, s, s) for c, s in ((16, 8), (32, 4), (64, 2))]
+    scores = router(feats)
+    assert scores.shape == (5, ) and ((scores > 0) & (scores < 1)).all()
+    assert router.fc1.out_features == (16 + 32 + 64) // 4
+    # Reference: GAP every level, concatenate, FC-ReLU-FC-sigmoid.
+    pooled = torch.cat([f.flatten(2).mean(-1) for f in feats], 1)
+    hidden = torch.relu(pooled @ router.fc1.weight.T + router.fc1.bias)
+    reference = torch.sigmoid(hidden @ router.fc2.weight.T +
+                              router.fc2.bias)[:, 0]
+    torch.testing.assert_close(scores, reference)
+    with pytest.raises(ValueError, match='expects 3 levels'):
+        router(feats[:2])
+
+
+# -- step 1 / step 2 through the runner ---------------------------------------
+
+
+def _tiny_runner_cfg(config: str, data_root: str, work_dir: str):
+    """``tiny_cfg`` with the narrow backbone and no val during training."""
+    cfg = tiny_cfg(config, data_root, work_dir)
+    cfg.model = _shrunk(cfg.model)
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None  # test once
+    return cfg
+
+
+@pytest.mark.parametrize('config', [ONE_STAGE, TWO_STAGE])
+def test_step1_then_step2_train_and_test_one_and_two_stage(
+        config, tiny_synthetic, tmp_path):
+    model = _build(config)
+    data = _batch(tiny_synthetic, model, training=True)
+    losses = model(**data, mode='loss')
+    assert {k.split('.')[0] for k in losses} == {'d1', 'd2'}
+    assert {k[3:] for k in losses if k.startswith('d1.')} == \
+        {k[3:] for k in losses if k.startswith('d2.')}
+    assert any('loss' in k for k in losses)
+    assert all(torch.isfinite(sum(v) if isinstance(v, list) else v).all()
+               for v in losses.values())
+
+    runner = Runner.from_cfg(_tiny_runner_cfg(config, tiny_synthetic,
+                                              str(tmp_path / 'step1')))
+    runner.train()
+    metrics = runner.test()  # DynamicDetReportHook adds its figures
+    assert metrics['dynamicdet/threshold'] == 0.5
+    assert 0.0 <= metrics['dynamicdet/hard_ratio'] <= 1.0
+    assert metrics['dynamicdet/latency_ms'] > 0
+    assert 0 < metrics['dynamicdet/gflops_path1'] < \
+        metrics['dynamicdet/gflops_path2']
+    ckpt = str(tmp_path / 'step1' / 'iter_2.pth')
+    step1_state = torch.load(ckpt, weights_only=False)['state_dict']
+
+    step2 = _tiny_runner_cfg(config.replace('_3e_', '_router-1e_'),
+                             tiny_synthetic, str(tmp_path / 'step2'))
+    assert step2.model.step == 2
+    assert step2.custom_hooks == [dict(type='RouterStepHook'),
+                                  dict(type='DynamicDetReportHook')]
+    step2.load_from = ckpt
+    runner = Runner.from_cfg(step2)
+    runner.train()
+    state = runner.model.state_dict()
+    changed = {k.split('.')[0] for k, v in state.items()
+               if v.dtype.is_floating_point and k in step1_state
+               and not torch.equal(v, step1_state[k])}
+    # Only the router trained (BN statistics included); the loss-gap history
+    # is the new buffer of step 2.
+    assert changed == {'router', 'loss_gap'}
+    assert len(runner.model.loss_gap) == 4  # 2 iterations x 2 images
+
+
+def test_step2_freezes_all_but_router_and_keeps_the_rest_in_eval():
+    model = _build(step=2)
+    trainable = {n.split('.')[0] for n, p in model.named_parameters()
+                 if p.requires_grad}
+    assert trainable == {'router'}
+    model.train()
+    assert model.router.training
+    for name, module in model.named_modules():
+        if name and not name.startswith('router'):
+            assert not module.training, name
+    # Step 1 trains both detectors and leaves the unused router alone.
+    step1 = _build(step=1)
+    frozen = {n.split('.')[0] for n, p in step1.named_parameters()
+              if not p.requires_grad}
+    assert frozen == {'router'}
+
+
+def test_router_loss_matches_hand_computed_value_with_running_median():
+    median = RunningMedian()
+    assert median.update(torch.tensor([2.0, 0.0, -1.0])) == 0.0
+    offset = median.update(torch.tensor([4.0, 5.0]))  # [-1, 0, 2, 4, 5]
+    assert offset == 2.0
+    score = torch.tensor([0.25, 0.75], requires_grad=True)
+    loss1, loss2 = torch.tensor([5.0, 1.0]), torch.tensor([1.0, 2.0])
+    loss = router_loss(score, loss1, loss2, offset)
+    # image 0: .25 * (5 - 1) + .75 * (1 + 1) = 2.5
+    # image 1: .75 * (1 - 1) + .25 * (2 + 1) = 0.75
+    assert loss.item() == pytest.approx((2.5 + 0.75) / 2)
+    loss.backward()  # d/d score = ((L1 - D/2) - (L2 + D/2)) / 2 images
+    torch.testing.assert_close(score.grad, torch.tensor([1.0, -1.5]))
+
+
+def test_model_router_step_uses_per_image_losses_and_median_offset(
+        tiny_synthetic, monkeypatch):
+    model = _build(step=2)
+    model.load_state_dict(model.state_dict())  # "the step-1 checkpoint"
+    given = {id(model.detector1): torch.tensor([3.0, 1.0]),
+             id(model.detector2): torch.tensor([1.0, 2.0])}
+    monkeypatch.setattr(DynamicDetector, 'per_image_losses',
+                        staticmethod(lambda det, feats, samples: given[id(
+                            det)]))
+    model.loss_gap.update(torch.tensor([-3.0, 10.0, 10.0]))  # seen before
+    data = _batch(tiny_synthetic, model, training=True)
+    out = model(**data, mode='loss')
+    # gaps so far: [-3, 10, 10] + [2, -1] -> median 2
+    assert out['router_offset'] == 2.0
+    with torch.no_grad():
+        first = model.backbone.forward_first(data['inputs'])
+        score = model.router_scores(first)
+    expected = (score * (given[id(model.detector1)] - 1) +
+                (1 - score) * (given[id(model.detector2)] + 1)).mean()
+    torch.testing.assert_close(out['loss_router'], expected)
+    assert out['loss_router'].requires_grad
+
+
+def test_real_per_image_losses_are_each_image_alone(tiny_synthetic):
+    model = _build(step=1)
+    data = _batch(tiny_synthetic, model, training=True)
+    feats = model.backbone.select_outputs(
+        model.backbone.forward_first(data['inputs']))
+    model.eval()  # BN on running statistics: per-image features are fixed
+    with torch.no_grad():
+        per_image = model.per_image_losses(model.detector1, feats,
+                                           data['data_samples'])
+        alone = model.detector1.parse_losses(model.detector1.loss(
+            tuple(f[1:2] for f in feats), data['data_samples'][1:2]))[0]
+    assert per_image.shape == (2, ) and not per_image.requires_grad
+    torch.testing.assert_close(per_image[1], alone)
+
+
+def test_loss_gap_history_survives_checkpoint_round_trip():
+    model = _build(step=2)
+    model.loss_gap.update(torch.tensor([0.5, -2.0, 3.0, 1.0]))
+    resumed = _build(step=2)
+    resumed.load_state_dict(model.state_dict())
+    torch.testing.assert_close(resumed.loss_gap.history,
+                               model.loss_gap.history)
+    assert resumed.loss_gap.median() == 0.5
+    assert resumed._step1_loaded
+
+
+def test_step2_without_step1_checkpoint_is_refused(tiny_synthetic, tmp_path):
+    model = _build(step=2)
+    data = _batch(tiny_synthetic, model, training=True)
+    with pytest.raises(RuntimeError, match='no step-1 checkpoint was loaded'):
+        model(**data, mode='loss')
+    cfg = tiny_cfg(ONE_STAGE.replace('_3e_', '_router-1e_'), tiny_synthetic,
+                   str(tmp_path))
+    cfg.load_from = None
+    with pytest.raises(ValueError, match='load_from=None, set load_from'):
+        Runner.from_cfg(cfg).train()
+    cfg.load_from = str(tmp_path / 'missing.pth')
+    with pytest.raises(FileNotFoundError, match='missing.pth.*does not exist'):
+        Runner.from_cfg(cfg).train()
+
+
+# -- dynamic inference --------------------------------------------------------
+
+
+def _predictable(model: DynamicDetector) -> DynamicDetector:
+    """Random heads that predict many distinct-score boxes, in eval mode."""
+    for det in (model.detector1, model.detector2):
+        torch.nn.init.normal_(det.bbox_head.retina_cls.weight, std=0.2)
+        det.bbox_head.retina_cls.bias.data.zero_()
+        det.bbox_head.test_cfg.max_per_img = 20
+    # Spread the router's scores so that a threshold splits the batch.
+    torch.nn.init.normal_(model.router.fc2.weight, std=5.0)
+    return model.eval()
+
+
+def _predict(model, data, threshold):
+    model.threshold = threshold
+    with torch.no_grad():
+        samples = copy.deepcopy(data['data_samples'])
+        return model.predict(data['inputs'], samples)
+
+
+def test_batched_dynamic_inference_equals_chosen_detector_per_image(
+        tiny_synthetic):
+    model = _predictable(_build(zero_init_connections=False))
+    data = _batch(tiny_synthetic, model, training=False, num=4)
+    with torch.no_grad():
+        scores = model.router_scores(model.backbone.forward_first(
+            data['inputs']))
+    threshold = float(scores.median())  # splits the 4 images 2 / 2
+    hard = route_hard(scores, threshold)
+    assert 0 < hard.sum() < 4
+    batched = _predict(model, data, threshold)
+    assert [s.img_id for s in batched] == \
+        [s.img_id for s in data['data_samples']]  # input order
+    for i, result in enumerate(batched):
+        assert result.routed_to == (2 if hard[i] else 1)
+        assert result.router_score == pytest.approx(float(scores[i]))
+        alone = dict(inputs=data['inputs'][i:i + 1],
+                     data_samples=data['data_samples'][i:i + 1])
+        # the chosen detector alone: threshold 1 -> detector 2, 0 -> 1
+        reference = _predict(model, alone, 1.0 if hard[i] else 0.0)[0]
+        assert len(result.pred_instances) > 0
+        torch.testing.assert_close(result.pred_instances.bboxes,
+                                   reference.pred_instances.bboxes,
+                                   atol=1e-3, rtol=1e-4)
+        torch.testing.assert_close(result.pred_instances.scores,
+                                   reference.pred_instances.scores,
+                                   atol=1e-4, rtol=1e-4)
+    # The two paths really differ, so the comparison above can fail.
+    d1, d2 = _predict(model, data, 0.0)[0], _predict(model, data, 1.0)[0]
+    assert not torch.allclose(d1.pred_instances.scores[:5],
+                              d2.pred_instances.scores[:5])
+
+
+def test_thresholds_0_and_1_send_every_image_to_one_detector(tiny_synthetic):
+    model = _predictable(_build())
+    data = _batch(tiny_synthetic, model, training=False, num=3)
+    assert {s.routed_to for s in _predict(model, data, 0.0)} == {1}
+    assert {s.routed_to for s in _predict(model, data, 1.0)} == {2}
+
+
+@pytest.mark.parametrize('value', [-0.1, 1.5, float('nan')])
+def test_threshold_outside_0_1_is_a_clear_error(value):
+    with pytest.raises(ValueError, match=r'threshold=.* must lie in \[0, 1\]'):
+        _build(threshold=value)
+    model = _build()
+    with pytest.raises(ValueError, match=r'must lie in \[0, 1\]'):
+        model.threshold = value
+
+
+def test_unknown_step_or_detector_type_is_a_clear_error():
+    with pytest.raises(ValueError, match=r'step=3 must be one of \(1, 2\)'):
+        _build(step=3)
+    with pytest.raises(ValueError, match="detector_type='Retina' must name"):
+        _build(detector_type='Retina')
+
+
+# -- calibration maths --------------------------------------------------------
+
+
+def test_hard_ratio_for_latency_interpolates_and_clamps_with_warning():
+    assert hard_ratio_for_latency(12.5, 10.0, 20.0) == pytest.approx(0.25)
+    with pytest.warns(UserWarning, match=r'outside \[lat1, lat2\].*clamped'
+                      r'.*to 1 \(every image to detector 2\)'):
+        assert hard_ratio_for_latency(30.0, 10.0, 20.0) == 1.0
+    with pytest.warns(UserWarning, match='to 0 .*detector 1'):
+        assert hard_ratio_for_latency(5.0, 10.0, 20.0) == 0.0
+    with pytest.raises(ValueError, match='must be slower'):
+        hard_ratio_for_latency(15.0, 20.0, 10.0)
+
+
+def test_threshold_for_hard_ratio_sends_that_fraction_to_detector2():
+    scores = torch.rand(200, generator=torch.Generator().manual_seed(0))
+    for ratio in np.linspace(0, 1, 11):
+        threshold = threshold_for_hard_ratio(scores, ratio)
+        assert 0.0 <= threshold <= 1.0
+        sent = route_hard(scores, threshold).float().mean().item()
+        assert sent == pytest.approx(round(ratio * 200) / 200)
+    with pytest.raises(ValueError, match='hard ratio 1.2'):
+        threshold_for_hard_ratio(scores, 1.2)
+
+
+# -- paper-scale configs ---------------------------------------------------------
+
+
+@pytest.fixture(scope='module')
+def tiny_coco(tmp_path_factory) -> str:
+    """Two random images with boxes in COCO's folder and annotation layout."""
+    import mmcv
+    from mmdet.datasets import CocoDataset
+    root = tmp_path_factory.mktemp('coco')
+    rng = np.random.default_rng(0)
+    categories = [dict(id=i + 1, name=name) for i, name in
+                  enumerate(CocoDataset.METAINFO['classes'])]
+    for split in ('train2017', 'val2017'):
+        images, annotations = [], []
+        for i in range(2):
+            name = f'{i:012d}.jpg'
+            mmcv.imwrite(rng.integers(0, 255, (96, 128, 3), dtype=np.uint8),
+                         str(root / split / name))
+            images.append(dict(id=i + 1, file_name=name, width=128,
+                               height=96))
+            annotations.append(dict(id=i + 1, image_id=i + 1, iscrowd=0,
+                                    category_id=i + 1, area=40.0 * 30,
+                                    bbox=[10.0 + i, 20.0, 40.0, 30.0]))
+        (root / 'annotations').mkdir(exist_ok=True)
+        (root / 'annotations' / f'instances_{split}.json').write_text(
+            json.dumps(dict(images=images, annotations=annotations,
+                            categories=categories)))
+    return str(root) + '/'
+
+
+@pytest.mark.parametrize('config', [
+    'dynamicdet-retinanet_r50_fpn_1x_coco.py',
+    'dynamicdet-faster-rcnn_r50_fpn_1x_coco.py',
+])
+def test_paper_scale_config_builds_and_trains_a_step_on_coco_layout(
+        config, tiny_coco, tmp_path):
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    assert cfg.model.backbone.depth == 50
+    assert cfg.model.backbone.init_cfg.checkpoint == 'torchvision://resnet50'
+    cfg.model.backbone.init_cfg = None  # no model hub here
+    cfg.train_dataloader.dataset.data_root = tiny_coco
+    for t in cfg.train_dataloader.dataset.pipeline:
+        if t.type == 'Resize':
+            t.scale = (64, 64)  # CPU: the layout matters, not the size
+    if 'roi_head' in cfg.model:  # CPU: fewer RoIs through the 1024-d FCs
+        cfg.model.train_cfg.rpn_proposal.max_per_img = 64
+        cfg.model.train_cfg.rcnn.sampler.num = 32
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    assert type(model).__name__ == 'DynamicDetector'
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    assert len(dataset) == 2
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    before = model.detector2.neck.lateral_convs[0].conv.weight.clone()
+    log_vars = model.train_step(pseudo_collate([dataset[0], dataset[1]]),
+                                optim_wrapper)
+    assert {'d1.loss_cls', 'd2.loss_cls', 'loss'} <= set(log_vars)
+    assert torch.isfinite(log_vars['loss'])
+    assert not torch.equal(model.detector2.neck.lateral_convs[0].conv.weight,
+                           before)
+    step2 = Config.fromfile(osp.join(
+        CONFIGS, config.replace('_1x_', '_router-1e_')))
+    assert step2.model.step == 2 and step2.load_from.endswith('epoch_12.pth')
+
+
+# -- calibration and sweep tools ----------------------------------------------
+
+
+def _tool(name: str):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(REPO_ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
+        tiny_synthetic, tmp_path, monkeypatch):
+    from mmdet_dynmoe.dynamicdet import calibration_file
+    model = _predictable(_build())  # boxes to evaluate
+    ckpt = str(tmp_path / 'tiny.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
+    config = osp.join(REPO_ROOT, 'configs', ONE_STAGE)
+    options = [
+        f'val_dataloader.dataset.data_root={tiny_synthetic}',
+        f'val_evaluator.ann_file={tiny_synthetic}/annotations/mixed_val.json',
+        'model.backbone.base_channels=8', 'model.neck.in_channels=[16,32,64]'
+    ]
+    calibrate = _tool('calibrate_dynamicdet')
+    result = calibrate.calibrate(calibrate.parse_args(
+        [config, ckpt, '--hard-ratio', '0.34', '--repeats', '1',
+         '--cfg-options', *options]))
+    assert result['lat1_ms'] > 0 and result['lat2_ms'] > 0
+    assert result['num_images'] == 12  # 3 val images x 4 domains
+    with open(calibration_file(ckpt)) as f:
+        assert json.load(f)['threshold'] == result['threshold']
+    # Past the slow path: clamped with a warning (latencies fixed here, the
+    # tiny model's two paths are too close to order reliably under load).
+    monkeypatch.setattr(calibrate, 'measure_path_latencies',
+                        lambda *args: (10.0, 20.0))
+    with pytest.warns(UserWarning, match=r'outside \[lat1, lat2\]'):
+        clamped = calibrate.calibrate(calibrate.parse_args(
+            [config, ckpt, '--target-latency', '1e6', '--out',
+             str(tmp_path / 'clamped.json'), '--cfg-options', *options]))
+    assert clamped['hard_ratio'] == 1.0 and clamped['threshold'] == 1.0
+
+    # `tools/test.py CONFIG CKPT` applies the calibrated threshold.
+    cfg = _tiny_runner_cfg(ONE_STAGE, tiny_synthetic, str(tmp_path / 'test'))
+    cfg.load_from = ckpt
+    metrics = Runner.from_cfg(cfg).test()
+    assert metrics['dynamicdet/threshold'] == result['threshold']
+    assert metrics['dynamicdet/hard_ratio'] == pytest.approx(1 / 3)
+
+    sweep = _tool('sweep_dynamicdet')
+    out = str(tmp_path / 'sweep')
+    summary = sweep.sweep(sweep.parse_args(  # 4 images: 11 ratios x 2 evals
+        [config, ckpt, '--out', out, '--max-images', '4', '--cfg-options',
+         *options, 'val_dataloader.batch_size=4']))
+    rows = summary['rows']
+    assert [r['hard_ratio'] for r in rows] == [i / 10 for i in range(11)]
+    assert rows[0]['measured_hard_ratio'] == 0.0
+    assert rows[-1]['measured_hard_ratio'] == 1.0
+    assert all(a['measured_hard_ratio'] <= b['measured_hard_ratio']
+               for a, b in zip(rows, rows[1:]))
+    assert osp.getsize(osp.join(out, 'sweep.png')) > 1000
+    assert -1.0 <= summary['spearman_easiness_difficulty'] <= 1.0

@@ -1,0 +1,97 @@
+"""Turn a latency target (or a hard ratio) into a DynamicDet threshold.
+
+Measures the two paths' latencies lat1, lat2 on this device, computes the
+hard ratio ``k = (target - lat1) / (lat2 - lat1)`` (clamped to [0, 1] with a
+warning), and takes as threshold the router score below which a fraction k
+of the validation images falls. Writes ``<CKPT stem>.dynamicdet.json``,
+which ``DynamicDetReportHook`` applies at ``mim test`` / tools/test.py, and
+prints the equivalent ``--cfg-options``.
+
+Example::
+
+    python tools/calibrate_dynamicdet.py \
+        configs/dynamicdet/dynamicdet-retinanet_r18-tiny_router-1e_synthetic-mixed.py \
+        work_dirs/dynamicdet-retinanet_r18-tiny_router-1e_synthetic-mixed/epoch_1.pth \
+        --target-latency 20
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+
+import torch
+from mmengine.config import DictAction
+
+import mmdet_dynmoe  # noqa: F401  (registers DynamicDet)
+from mmdet_dynmoe.dynamicdet import (calibration_file, hard_ratio_for_latency,
+                                     threshold_for_hard_ratio)
+from mmdet_dynmoe.dynamicdet.routing_evaluation import (
+    load_dynamic_detector, measure_path_latencies, preprocessed_val_batches)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument('--target-latency', type=float, metavar='MS',
+                        help='wanted mean latency per image (ms)')
+    target.add_argument('--hard-ratio', type=float, metavar='R',
+                        help='wanted fraction of images for detector 2')
+    parser.add_argument('--max-images', type=int, default=None,
+                        help='calibrate on the first N val images')
+    parser.add_argument('--repeats', type=int, default=3,
+                        help='time each path this often, keep the fastest')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--out', default=None,
+                        help='JSON path (default: next to the checkpoint)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(argv)
+
+
+def calibrate(args: argparse.Namespace) -> dict:
+    model, cfg = load_dynamic_detector(args.config, args.checkpoint,
+                                       args.cfg_options, args.device)
+    batches = preprocessed_val_batches(model, cfg, args.max_images)
+    with torch.no_grad():
+        scores = torch.cat([
+            model.router_scores(model.backbone.forward_first(b['inputs']))
+            for b in batches
+        ])
+    lat1, lat2 = measure_path_latencies(model, batches, args.repeats)
+    if args.hard_ratio is not None:
+        if not 0.0 <= args.hard_ratio <= 1.0:
+            raise SystemExit(f'--hard-ratio {args.hard_ratio} must lie in '
+                             '[0, 1]')
+        ratio = args.hard_ratio
+    else:
+        ratio = hard_ratio_for_latency(args.target_latency, lat1, lat2)
+    threshold = threshold_for_hard_ratio(scores, ratio)
+    result = dict(
+        threshold=threshold,
+        hard_ratio=ratio,
+        target_latency_ms=args.target_latency,
+        lat1_ms=lat1,
+        lat2_ms=lat2,
+        expected_latency_ms=lat1 + ratio * (lat2 - lat1),
+        num_images=int(scores.numel()),
+        device=f'{args.device} ({platform.processor() or platform.machine()}'
+        f', {torch.get_num_threads()} threads)',
+        config=args.config,
+        checkpoint=args.checkpoint)
+    out = args.out or calibration_file(args.checkpoint)
+    with open(out, 'w') as f:
+        json.dump(result, f, indent=2)
+    print(f'lat1 (detector 1) {lat1:.2f} ms/img, lat2 (detector 2) '
+          f'{lat2:.2f} ms/img on {result["device"]}')
+    print(f'hard ratio {ratio:.3f} -> threshold {threshold:.6f} '
+          f'({result["num_images"]} val images); expected '
+          f'{result["expected_latency_ms"]:.2f} ms/img')
+    print(f'wrote {out} (DynamicDetReportHook applies it at test time); or '
+          f'pass --cfg-options model.threshold={threshold:.6f}')
+    return result
+
+
+if __name__ == '__main__':
+    calibrate(parse_args())

@@ -1,0 +1,145 @@
+"""AP vs latency of a DynamicDet model for hard ratios 0, 10, ..., 100 %.
+
+Both detectors run once on every validation image; the AP at each hard
+ratio is the AP of the router's per-image choice (the threshold that sends
+that fraction to detector 2, as tools/calibrate_dynamicdet.py computes it),
+and the latency is measured by running the dynamic model at that threshold
+on this device. A random router at the same ratios is the reference the
+learned router must beat. Writes a PNG (the two static detectors marked,
+the straight line joining them dashed) and a JSON with every figure.
+
+Example::
+
+    python tools/sweep_dynamicdet.py \
+        configs/dynamicdet/dynamicdet-retinanet_r18-tiny_router-1e_synthetic-mixed.py \
+        work_dirs/dynamicdet-retinanet_r18-tiny_router-1e_synthetic-mixed/epoch_1.pth \
+        --out work_dirs/dynamicdet_sweep
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import os.path as osp
+
+import numpy as np
+import torch
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+
+import mmdet_dynmoe  # noqa: F401  (registers DynamicDet)
+from mmdet_dynmoe.dynamicdet import threshold_for_hard_ratio
+from mmdet_dynmoe.dynamicdet.report_hook import spearman
+from mmdet_dynmoe.dynamicdet.routing_evaluation import (
+    evaluate_choice, hard_mask, load_dynamic_detector, measure_latency,
+    preprocessed_val_batches, run_both_paths)
+
+RATIOS = [i / 10 for i in range(11)]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--out', default='work_dirs/dynamicdet_sweep',
+                        help='folder for sweep.png and sweep.json')
+    parser.add_argument('--max-images', type=int, default=None)
+    parser.add_argument('--latency-images', type=int, default=None,
+                        help='time each ratio on the first N images only')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(argv)
+
+
+def _ap(metrics: dict, key: str = 'coco/bbox_mAP') -> float:
+    # CocoMetric returns no metrics at all when nothing was detected.
+    return float(metrics.get(key, 0.0))
+
+
+def sweep(args: argparse.Namespace) -> dict:
+    model, cfg = load_dynamic_detector(args.config, args.checkpoint,
+                                       args.cfg_options, args.device)
+    batches = preprocessed_val_batches(model, cfg, args.max_images)
+    timed = batches
+    if args.latency_images:
+        sizes = np.cumsum([len(b['data_samples']) for b in batches])
+        timed = batches[:int(np.searchsorted(sizes, args.latency_images)) +
+                        1]
+    results = run_both_paths(model, batches)
+    dataset_meta = Runner.build_dataloader(
+        dict(cfg.val_dataloader, num_workers=0,
+             persistent_workers=False)).dataset.metainfo
+    scores = results.score_tensor
+    random_scores = torch.rand(len(scores),
+                               generator=torch.Generator().manual_seed(0))
+    rows = []
+    for ratio in RATIOS:
+        threshold = threshold_for_hard_ratio(scores, ratio)
+        hard = hard_mask(results, threshold)
+        metrics = evaluate_choice(cfg, dataset_meta, results, hard)
+        rand_hard = (random_scores <
+                     threshold_for_hard_ratio(random_scores, ratio)).tolist()
+        if ratio == 1.0:
+            rand_hard = [True] * len(hard)
+        rand = evaluate_choice(cfg, dataset_meta, results, rand_hard)
+        rows.append(dict(
+            hard_ratio=ratio, threshold=threshold,
+            measured_hard_ratio=float(np.mean(hard)),
+            ap=_ap(metrics), ap50=_ap(metrics, 'coco/bbox_mAP_50'),
+            random_router_ap=_ap(rand),
+            latency_ms=measure_latency(model, timed, threshold)))
+        print(f'hard {ratio:4.0%}: AP {rows[-1]["ap"]:.3f} (random router '
+              f'{rows[-1]["random_router_ap"]:.3f}), '
+              f'{rows[-1]["latency_ms"]:.2f} ms/img')
+    summary = dict(config=args.config, checkpoint=args.checkpoint,
+                   num_images=len(scores), rows=rows)
+    if all(d is not None for d in results.difficulty):
+        diff = np.array(results.difficulty, dtype=float)
+        summary['spearman_easiness_difficulty'] = spearman(
+            results.scores, diff)
+        hard_img = diff >= np.median(diff)
+        summary['mean_score_difficult_half'] = float(
+            scores[torch.from_numpy(hard_img)].mean())
+        summary['mean_score_easy_half'] = float(
+            scores[torch.from_numpy(~hard_img)].mean())
+        print(f'router easiness vs generator difficulty: Spearman '
+              f'{summary["spearman_easiness_difficulty"]:.3f}')
+    os.makedirs(args.out, exist_ok=True)
+    with open(osp.join(args.out, 'sweep.json'), 'w') as f:
+        json.dump(summary, f, indent=2)
+    plot(rows, osp.join(args.out, 'sweep.png'), args.config)
+    print(f'wrote {args.out}/sweep.png and sweep.json')
+    return summary
+
+
+def plot(rows: list, path: str, title: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    lat = [r['latency_ms'] for r in rows]
+    ap = [100 * r['ap'] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    ax.plot([lat[0], lat[-1]], [ap[0], ap[-1]], '--', color='grey',
+            label='line joining the static detectors')
+    ax.plot(lat, [100 * r['random_router_ap'] for r in rows], 'x:',
+            color='tab:orange', label='random router')
+    ax.plot(lat, ap, 'o-', color='tab:blue', label='DynamicDet router')
+    for r, x, y in zip(rows, lat, ap):
+        ax.annotate(f'{r["hard_ratio"]:.0%}', (x, y), fontsize=7,
+                    xytext=(3, -9), textcoords='offset points')
+    ax.plot([lat[0]], [ap[0]], 's', ms=10, color='tab:green',
+            label='detector 1 alone (0 %)')
+    ax.plot([lat[-1]], [ap[-1]], 'D', ms=10, color='tab:red',
+            label='detector 2 alone (100 %)')
+    ax.set_xlabel('measured latency (ms / image)')
+    ax.set_ylabel('AP (%)')
+    ax.set_title(osp.basename(title), fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == '__main__':
+    sweep(parse_args())
