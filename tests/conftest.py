@@ -75,6 +75,30 @@ def tiny_cfg(config: str, data_root: str, work_dir: str,
     return cfg
 
 
+def load_tool(name: str):
+    """The module ``tools/<name>.py`` (the tools are scripts, not a package)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(REPO_ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def save_initialised_checkpoint(model_cfg, path: str) -> str:
+    """Build ``model_cfg``, run its ``init_weights`` and save it as a
+    checkpoint at ``path`` (what analysis tools load)."""
+    import copy
+
+    import torch
+
+    from mmdet.registry import MODELS
+    model = MODELS.build(copy.deepcopy(model_cfg))
+    model.init_weights()
+    torch.save(dict(state_dict=model.state_dict(), meta={}), path)
+    return path
+
+
 def pytest_configure(config):
     # Keep subprocess and in-process runs on the CPU and quiet.
     os.environ.setdefault('CUDA_VISIBLE_DEVICES', '')

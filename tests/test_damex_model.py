@@ -17,7 +17,7 @@ from mmdet_dynmoe.damex import DatasetExpertMap
 from mmdet_dynmoe.moe import MoELayer, moe_layers, routing_target_loss
 from mmdet_dynmoe.testing import write_layout_fixture
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_tool, save_initialised_checkpoint
 from paper_scale import cpu_step_cfg
 
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'damex')
@@ -200,21 +200,12 @@ def test_expert_load_by_dataset_and_routing_purity():
 
 
 def test_analyze_dataset_routing_tool(damex_cfg, tmp_path):
-    import sys
     cfg = copy.deepcopy(damex_cfg)
     cfg.work_dir = str(tmp_path)
     cfg_file = str(tmp_path / 'damex.py')
     cfg.dump(cfg_file)
-    model = MODELS.build(copy.deepcopy(cfg.model))
-    model.init_weights()
-    ckpt = str(tmp_path / 'damex.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
-    sys.path.insert(0, osp.join(REPO_ROOT, 'tools'))
-    try:
-        tool = __import__('analyze_dataset_routing')
-    finally:
-        sys.path.pop(0)
-    result = tool.main([cfg_file, ckpt, '--out', str(tmp_path / 'out')])
+    ckpt = save_initialised_checkpoint(cfg.model, str(tmp_path / 'damex.pth'))
+    result = load_tool('analyze_dataset_routing').main([cfg_file, ckpt, '--out', str(tmp_path / 'out')])
     layer = result['decoder.layers.0']
     assert layer['datasets'] == ['studio', 'street', 'night', 'paper']
     assert 0.0 <= layer['purity']['mean'] <= 1.0

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import copy
 import os.path as osp
-import sys
 
 import pytest
 import torch
@@ -15,7 +14,7 @@ import mmdet_dynmoe  # noqa: F401
 from mmdet.registry import DATASETS, MODELS
 from mmdet_dynmoe.models import MoEFFN
 
-from conftest import REPO_ROOT, tiny_cfg
+from conftest import load_tool, save_initialised_checkpoint, tiny_cfg
 
 DENSE = 'dynamic_dino/grounding-dino_r18-tiny_3e_synthetic-mixed.py'
 MOE = 'dynamic_dino/dynamic-dino_r18-tiny-n4k2_1e_synthetic-mixed.py'
@@ -28,11 +27,7 @@ def dense_checkpoint(tiny_synthetic, tmp_path_factory) -> str:
     work = tmp_path_factory.mktemp('dense')
     cfg = tiny_cfg(DENSE, tiny_synthetic, str(work))
     torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    path = str(work / 'dense.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta={}), path)
-    return path
+    return save_initialised_checkpoint(cfg.model, str(work / 'dense.pth'))
 
 
 def _predict(model, cfg):
@@ -132,27 +127,19 @@ def test_trainable_pattern_that_matches_nothing_is_a_clear_error(
         MODELS.build(copy.deepcopy(cfg.model))
 
 
-def _tool(name: str):
-    sys.path.insert(0, osp.join(REPO_ROOT, 'tools'))
-    try:
-        return __import__(name)
-    finally:
-        sys.path.pop(0)
-
-
 def test_convert_and_analyze_tools(tiny_synthetic, dense_checkpoint,
                                    tmp_path, capsys):
     cfg = tiny_cfg(MOE, tiny_synthetic, str(tmp_path))
     cfg_file = str(tmp_path / 'moe.py')
     cfg.dump(cfg_file)
     out = str(tmp_path / 'moe.pth')
-    _tool('convert_dense_to_moe').main([cfg_file, dense_checkpoint, out])
+    load_tool('convert_dense_to_moe').main([cfg_file, dense_checkpoint, out])
     state = torch.load(out, map_location='cpu', weights_only=False)
     assert state['state_dict']['decoder.layers.2.ffn.moe.experts.w1'].shape \
         == (8, 256, 512)
     assert state['meta']['upcycled_from'] == dense_checkpoint
 
-    summary = _tool('analyze_experts').main(
+    summary = load_tool('analyze_experts').main(
         [cfg_file, out, '--out', str(tmp_path / 'analysis'),
          '--max-images', '3'])
     files = set(map(osp.basename, __import__('glob').glob(

@@ -20,7 +20,7 @@ from mmdet_dynmoe.dynamicdet import (CascadeBackbone, DifficultyRouter,
                                      hard_ratio_for_latency, route_hard,
                                      router_loss, threshold_for_hard_ratio)
 
-from conftest import REPO_ROOT, tiny_cfg
+from conftest import REPO_ROOT, load_tool, tiny_cfg
 
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'dynamicdet')
 ONE_STAGE = 'dynamicdet/dynamicdet-retinanet_r18-tiny_3e_synthetic-mixed.py'
@@ -472,15 +472,6 @@ def test_paper_scale_config_builds_and_trains_a_step_on_coco_layout(
 # -- calibration and sweep tools ----------------------------------------------
 
 
-def _tool(name: str):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO_ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
         tiny_synthetic, tmp_path, monkeypatch):
     from mmdet_dynmoe.dynamicdet import calibration_file
@@ -493,7 +484,7 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
         f'val_evaluator.ann_file={tiny_synthetic}/annotations/mixed_val.json',
         'model.backbone.base_channels=8', 'model.neck.in_channels=[16,32,64]'
     ]
-    calibrate = _tool('calibrate_dynamicdet')
+    calibrate = load_tool('calibrate_dynamicdet')
     result = calibrate.calibrate(calibrate.parse_args(
         [config, ckpt, '--hard-ratio', '0.34', '--repeats', '1',
          '--cfg-options', *options]))
@@ -518,7 +509,7 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
     assert metrics['dynamicdet/threshold'] == result['threshold']
     assert metrics['dynamicdet/hard_ratio'] == pytest.approx(1 / 3)
 
-    sweep = _tool('sweep_dynamicdet')
+    sweep = load_tool('sweep_dynamicdet')
     out = str(tmp_path / 'sweep')
     summary = sweep.sweep(sweep.parse_args(  # 4 images: 11 ratios x 2 evals
         [config, ckpt, '--out', out, '--max-images', '4', '--cfg-options',

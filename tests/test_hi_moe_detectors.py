@@ -17,7 +17,8 @@ from mmdet_dynmoe.models import MoEFFN
 from mmdet_dynmoe.moe import HierarchicalRouter, TopKRouter
 from mmdet_dynmoe.testing import write_layout_fixture
 
-from conftest import REPO_ROOT, tiny_cfg
+from conftest import (REPO_ROOT, load_tool, save_initialised_checkpoint,
+                      tiny_cfg)
 from paper_scale import cpu_step_cfg
 
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'hi_moe')
@@ -160,21 +161,12 @@ def test_group_usage_by_domain_and_separation():
 
 def test_analyze_scene_groups_tool_plots_group_usage_per_domain(
         tiny_synthetic, tmp_path):
-    import sys
     cfg = tiny_cfg(f'hi_moe/{HI_MOE}', tiny_synthetic, str(tmp_path))
     cfg_file = str(tmp_path / 'hi_moe.py')
     cfg.dump(cfg_file)
-    model = MODELS.build(copy.deepcopy(cfg.model))
-    model.init_weights()
-    ckpt = str(tmp_path / 'hi_moe.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
-    sys.path.insert(0, osp.join(REPO_ROOT, 'tools'))
-    try:
-        tool = __import__('analyze_scene_groups')
-    finally:
-        sys.path.pop(0)
+    ckpt = save_initialised_checkpoint(cfg.model, str(tmp_path / 'hi_moe.pth'))
     out = tmp_path / 'groups'
-    result = tool.main([cfg_file, ckpt, '--out', str(out)])
+    result = load_tool('analyze_scene_groups').main([cfg_file, ckpt, '--out', str(out)])
     assert set(result) == {f'decoder.layers.{i}' for i in range(3)}
     layer = result['decoder.layers.0']
     assert layer['domains'] == ['night', 'paper', 'street', 'studio']

@@ -46,26 +46,11 @@ def plot(layers: dict, path: str) -> None:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     import mmdet_dynmoe  # noqa: F401
-    from mmengine.config import Config
-    from mmengine.model import is_model_wrapper
-    from mmengine.runner import Runner
+    from mmdet_dynmoe.analysis import (expert_load_by_dataset, routing_purity,
+                                       val_with_routing_stats)
 
-    from mmdet_dynmoe.analysis import expert_load_by_dataset, routing_purity
-    from mmdet_dynmoe.moe import moe_layers
-
-    cfg = Config.fromfile(args.config)
-    cfg.work_dir = osp.join(args.out, 'run')
-    cfg.load_from = args.checkpoint
-    cfg.resume = False
-    runner = Runner.from_cfg(cfg)
-    model = runner.model.module if is_model_wrapper(
-        runner.model) else runner.model
-    layers = moe_layers(model)
-    if not layers:
-        raise SystemExit(f'{args.config} has no MoE layer')
-    for _, layer in layers:
-        layer.stats.enable(per_image=True)
-    metrics = runner.val()
+    runner, model, layers, metrics = val_with_routing_stats(
+        args.config, args.checkpoint, args.out, per_image=True)
     dataset = runner.val_dataloader.dataset
     names = dataset.metainfo.get('dataset_names')
     if names is None:

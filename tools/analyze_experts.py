@@ -60,28 +60,11 @@ def plot_layer(name: str, stats: dict, out_dir: str) -> list[str]:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     import mmdet_dynmoe  # noqa: F401
-    from mmengine.config import Config
-    from mmengine.model import is_model_wrapper
-    from mmengine.runner import Runner
+    from mmdet_dynmoe.analysis import (partners_table, summarize_layer,
+                                       val_with_routing_stats)
 
-    from mmdet_dynmoe.analysis import partners_table, summarize_layer
-    from mmdet_dynmoe.moe import moe_layers
-
-    cfg = Config.fromfile(args.config)
-    cfg.work_dir = osp.join(args.out, 'run')
-    cfg.load_from = args.checkpoint
-    cfg.resume = False
-    if args.max_images:
-        cfg.val_dataloader.dataset.indices = args.max_images
-    runner = Runner.from_cfg(cfg)
-    model = runner.model.module if is_model_wrapper(
-        runner.model) else runner.model
-    layers = moe_layers(model)
-    if not layers:
-        raise SystemExit(f'{args.config} has no MoE layer')
-    for _, layer in layers:
-        layer.stats.enable()
-    metrics = runner.val()
+    _, _, layers, metrics = val_with_routing_stats(
+        args.config, args.checkpoint, args.out, max_images=args.max_images)
     os.makedirs(args.out, exist_ok=True)
     stats = {name.replace('.ffn.moe', '').replace('.', '_'):
              layer.stats.as_dict() for name, layer in layers}

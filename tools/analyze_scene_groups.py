@@ -48,31 +48,19 @@ def plot(layers: dict, path: str) -> None:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     import mmdet_dynmoe  # noqa: F401
-    from mmengine.config import Config
-    from mmengine.model import is_model_wrapper
-    from mmengine.runner import Runner
+    from mmdet_dynmoe.analysis import (domain_separation,
+                                       group_usage_by_domain,
+                                       val_with_routing_stats)
+    from mmdet_dynmoe.moe import HierarchicalRouter
 
-    from mmdet_dynmoe.analysis import domain_separation, group_usage_by_domain
-    from mmdet_dynmoe.moe import HierarchicalRouter, moe_layers
+    def per_image_groups(layer) -> bool:
+        return isinstance(layer.router, HierarchicalRouter) and \
+            layer.router.group_routing == 'image'
 
-    cfg = Config.fromfile(args.config)
-    cfg.work_dir = osp.join(args.out, 'run')
-    cfg.load_from = args.checkpoint
-    cfg.resume = False
-    if args.max_images:
-        cfg.val_dataloader.dataset.indices = args.max_images
-    runner = Runner.from_cfg(cfg)
-    model = runner.model.module if is_model_wrapper(
-        runner.model) else runner.model
-    layers = [(n, m) for n, m in moe_layers(model)
-              if isinstance(m.router, HierarchicalRouter)
-              and m.router.group_routing == 'image']
-    if not layers:
-        raise SystemExit(f'{args.config} has no MoE layer whose scene router '
-                         'picks groups per image')
-    for _, layer in layers:
-        layer.stats.enable(per_image=True)
-    metrics = runner.val()
+    runner, _, layers, metrics = val_with_routing_stats(
+        args.config, args.checkpoint, args.out, per_image=True,
+        max_images=args.max_images, select=per_image_groups,
+        what='MoE layer whose scene router picks groups per image')
     dataset = runner.val_dataloader.dataset
     domains = [str(dataset.get_data_info(i).get(args.key))
                for i in range(len(dataset))]
