@@ -56,6 +56,34 @@ def test_moe_layer_refuses_a_training_pass_without_targets():
     layer(torch.randn(2, 3, 8))  # inference never needs them
 
 
+def test_deferred_routing_target_loss_counts_only_the_masked_tokens():
+    torch.manual_seed(0)
+    layer = MoELayer(8, 16, 4, 1, routing_target_loss_weight=0.5)
+    layer.train()
+    logits = []
+    layer.router.register_forward_hook(
+        lambda mod, args, out: logits.append(out.logits))
+    targets = F.one_hot(torch.tensor([1, 3]), 4).float()
+    layer.defer_routing_target = True
+    layer(torch.randn(2, 5, 8), image_targets=targets)
+    assert 'loss_moe_routing_target' not in layer._aux  # waits for a mask
+    mask = torch.zeros(2, 5, dtype=torch.bool)
+    mask[0, 1] = mask[1, 3] = mask[1, 4] = True
+    layer.resolve_routing_target(mask)
+    expected = 0.5 * F.cross_entropy(logits[0].view(2, 5, 4)[mask],
+                                     torch.tensor([1, 3, 3]))
+    loss = layer.pop_aux_losses()['loss_moe_routing_target']
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    layer(torch.randn(2, 5, 8), image_targets=targets)
+    layer.resolve_routing_target(torch.zeros(2, 5, dtype=torch.bool))
+    empty = layer.pop_aux_losses()['loss_moe_routing_target']
+    assert empty.item() == 0.0 and empty.requires_grad
+    layer(torch.randn(2, 5, 8), image_targets=targets)
+    with pytest.raises(ValueError, match=r'shape \(2, 4\) for a pass over '
+                       r'tokens of shape \(2, 5\)'):
+        layer.resolve_routing_target(torch.ones(2, 4, dtype=torch.bool))
+
+
 def test_dataset_expert_map_targets_and_errors():
     m = DatasetExpertMap(dict(a=0, b=[1, 2], c=0), num_experts=4)
     assert m.targets(['b', 'a', 'c']).tolist() == [
@@ -116,6 +144,63 @@ def test_damex_teaches_each_images_tokens_its_datasets_expert(damex_cfg):
     losses['loss_moe_routing_target'].backward()
     assert all(layer.router.gate.weight.grad.abs().sum() > 0
                for _, layer in moe_layers(model))
+
+
+def test_foreground_routing_loss_counts_only_matched_queries(damex_cfg):
+    torch.manual_seed(0)
+    cfg = copy.deepcopy(damex_cfg.model)
+    cfg.routing_loss_tokens = 'foreground'
+    model = MODELS.build(cfg)
+    model.init_weights()
+    model.train()
+    batch = _mixed_batch(model, damex_cfg, training=True)
+    logits, heads = {}, []
+    for name, layer in moe_layers(model):
+        layer.router.register_forward_hook(
+            lambda mod, args, out, name=name: logits.__setitem__(name,
+                                                                 out.logits))
+    model.bbox_head.register_forward_hook(
+        lambda mod, args, out: heads.append(args))
+    losses = model(**batch, mode='loss')
+    samples = batch['data_samples']
+    head_inputs = dict(hidden_states=heads[0][0], references=heads[0][1],
+                       dn_meta=None)
+    # the denoising queries come first; the head's matching part follows
+    num_queries = model.num_queries
+    num_dn = heads[0][0].shape[2] - num_queries
+    head_inputs['dn_meta'] = dict(num_denoising_queries=num_dn)
+    matched = model.matched_queries(head_inputs, samples)
+    num_gts = [len(s.gt_instances) for s in samples]
+    assert matched.sum(1).tolist() == [min(n, num_queries) for n in num_gts]
+    assert not matched[:, :num_dn].any()
+    expert = torch.tensor([model.dataset_experts.experts[s.dataset_name][0]
+                           for s in samples])
+    target = expert[:, None].expand(matched.shape)[matched]
+    expected = sum(0.05 * F.cross_entropy(
+        lg.view(*matched.shape, -1)[matched], target)
+        for lg in logits.values())
+    assert len(logits) == 2
+    assert losses['loss_moe_routing_target'].item() == pytest.approx(
+        expected.item(), rel=1e-5)
+    every = sum(0.05 * F.cross_entropy(
+        lg.flatten(0, -2), expert[:, None].expand(matched.shape).flatten())
+        for lg in logits.values())
+    assert abs(every.item() - expected.item()) > 1e-4  # not all tokens
+    losses['loss_moe_routing_target'].backward()
+    assert all(layer.router.gate.weight.grad.abs().sum() > 0
+               for _, layer in moe_layers(model))
+
+
+def test_foreground_routing_loss_refuses_encoder_moe_layers(damex_cfg):
+    cfg = copy.deepcopy(damex_cfg.model)
+    cfg.routing_loss_tokens = 'foreground'
+    cfg.moe_cfg.where = ['encoder.layers.0.ffn', 'decoder.layers.0.ffn']
+    with pytest.raises(ValueError, match=r"not in the decoder: "
+                       r"\['encoder.layers.0.ffn'\]"):
+        MODELS.build(cfg)
+    cfg.routing_loss_tokens = 'matched'
+    with pytest.raises(ValueError, match="'all' or 'foreground'"):
+        MODELS.build(cfg)
 
 
 def test_damex_reads_no_dataset_id_at_test_time(damex_cfg):

@@ -119,6 +119,11 @@ class MoELayer(nn.Module):
         # pop_aux_losses(); a caller that never pops should turn this off.
         self.record_aux = True
         self._aux: dict[str, Tensor] = {}
+        # Routing-target losses waiting for a token mask (see
+        # defer_routing_target / resolve_routing_target).
+        self.defer_routing_target = False
+        self._deferred: list[tuple[Tensor, Tensor, Optional[Tensor],
+                                   torch.Size]] = []
 
     def reset_parameters(self) -> None:
         """Fresh (not upcycled) initialisation of router, experts and bias."""
@@ -192,6 +197,10 @@ class MoELayer(nn.Module):
                         'pass got no image_targets (e.g. the dataset of '
                         'each image for DAMEX)')
                 token_targets = image_targets[layout.image_index]
+                if self.defer_routing_target:
+                    self._deferred.append((route.logits, token_targets,
+                                           selected, shape[:-1]))
+                    token_targets = None
             self._record_aux(route, keep, token_targets)
         if self.stats.enabled:
             self.stats.update(route.indices, layout, keep,
@@ -233,9 +242,41 @@ class MoELayer(nn.Module):
             self._aux[name] = self._aux[name] + value \
                 if name in self._aux else value
 
+    def resolve_routing_target(self, token_mask: Tensor) -> None:
+        """Add the deferred routing-target loss, over chosen tokens only.
+
+        With ``defer_routing_target`` on, training passes keep their router
+        logits and targets instead of adding ``loss_moe_routing_target``,
+        because which tokens should count is known only later (DAMEX on
+        foreground queries: the detector's matching runs after the
+        decoder). This adds, for every deferred pass, the loss over the
+        tokens ``token_mask`` selects (zero with gradient when it selects
+        none), and clears the deferred passes.
+
+        Args:
+            token_mask: bool mask over the tokens of the pass, the shape of
+                ``x`` without channels: (B, N) or (T,).
+        """
+        deferred, self._deferred = self._deferred, []
+        for logits, targets, selected, token_shape in deferred:
+            if tuple(token_mask.shape) != tuple(token_shape):
+                raise ValueError(
+                    f'resolve_routing_target: token mask of shape '
+                    f'{tuple(token_mask.shape)} for a pass over tokens of '
+                    f'shape {tuple(token_shape)}')
+            chosen = token_mask.reshape(-1).to(logits.device)
+            if selected is not None:
+                chosen = chosen[selected]
+            loss = self.routing_target_loss_weight * routing_target_loss(
+                logits[chosen], targets[chosen], self.loss_scope)
+            name = 'loss_moe_routing_target'
+            self._aux[name] = self._aux[name] + loss \
+                if name in self._aux else loss
+
     def pop_aux_losses(self) -> dict[str, Tensor]:
         """The routing losses of training passes since the last pop."""
         aux, self._aux = self._aux, {}
+        self._deferred = []
         return aux
 
     def extra_repr(self) -> str:

@@ -152,10 +152,21 @@ class MoEFFN(BaseModule):
         """
         self._token_masks = (valid, context)
 
-    def set_routing_targets(self, image_targets: Optional[Tensor]) -> None:
+    def set_routing_targets(self, image_targets: Optional[Tensor],
+                            defer: bool = False) -> None:
         """(B, E) expert distribution per image for the routing-target loss
-        of the following training passes (DAMEX); None clears it."""
+        of the following training passes (DAMEX); None clears it.
+
+        ``defer=True``: the loss waits for :meth:`resolve_routing_target`,
+        which says which tokens count (e.g. the matched queries)."""
         self._routing_targets = image_targets
+        self.moe.defer_routing_target = defer and image_targets is not None
+
+    def resolve_routing_target(self, token_mask: Tensor) -> None:
+        """(B, N) bool: the tokens of the last training pass whose deferred
+        routing-target loss counts (see :meth:`MoELayer.resolve_routing_target`).
+        """
+        self.moe.resolve_routing_target(token_mask)
 
     def forward(self, x: Tensor, identity: Optional[Tensor] = None) -> Tensor:
         """x: (B, N, embed_dims) or (T, embed_dims); identity: same shape or
