@@ -31,9 +31,10 @@ def plot(layers: dict, path: str) -> None:
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(layers), squeeze=False,
                              figsize=(3.4 * len(layers), 3))
-    for ax, (name, info) in zip(axes[0], layers.items()):
+    for i, (ax, (name, info)) in enumerate(zip(axes[0], layers.items())):
         im = ax.imshow(info['share'], vmin=0, vmax=1, cmap='viridis')
-        ax.set_yticks(range(len(info['datasets'])), info['datasets'])
+        ax.set_yticks(range(len(info['datasets'])),
+                      info['datasets'] if i == 0 else [])
         ax.set_xlabel('expert')
         title = name if 'purity' not in info else \
             f'{name}\npurity {info["purity"]["mean"]:.2f}'
