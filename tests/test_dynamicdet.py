@@ -512,7 +512,8 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
     sweep = load_tool('sweep_dynamicdet')
     out = str(tmp_path / 'sweep')
     summary = sweep.sweep(sweep.parse_args(  # 4 images: 11 ratios x 2 evals
-        [config, ckpt, '--out', out, '--max-images', '4', '--cfg-options',
+        [config, ckpt, '--out', out, '--max-images', '4', '--repeats', '2',
+         '--cfg-options',
          *options, 'val_dataloader.batch_size=4']))
     rows = summary['rows']
     assert [r['hard_ratio'] for r in rows] == [i / 10 for i in range(11)]
@@ -520,5 +521,6 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
     assert rows[-1]['measured_hard_ratio'] == 1.0
     assert all(a['measured_hard_ratio'] <= b['measured_hard_ratio']
                for a, b in zip(rows, rows[1:]))
+    assert all(r['latency_ms'] > 0 for r in rows)
     assert osp.getsize(osp.join(out, 'sweep.png')) > 1000
     assert -1.0 <= summary['spearman_easiness_difficulty'] <= 1.0
