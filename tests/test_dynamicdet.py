@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import json
 import os.path as osp
+import warnings
 
 import numpy as np
 import pytest
@@ -403,6 +404,19 @@ def test_threshold_for_hard_ratio_sends_that_fraction_to_detector2():
     with pytest.raises(ValueError, match='hard ratio 1.2'):
         threshold_for_hard_ratio(scores, 1.2)
 
+
+
+def test_tied_router_scores_warn_that_the_ratio_cannot_be_reached():
+    scores = torch.tensor([0.1, 0.2] + [0.52] * 6 + [0.8, 0.9])
+    with pytest.warns(UserWarning, match=r'6 of 10 images share the router '
+                      r'score 0.52: the threshold sends 2 \(20.0%\) to '
+                      r'detector 2 instead of 5'):
+        threshold = threshold_for_hard_ratio(scores, 0.5)
+    assert route_hard(scores, threshold).sum() == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # reachable ratios stay silent
+        threshold_for_hard_ratio(scores, 0.2)
+        threshold_for_hard_ratio(scores, 0.8)
 
 # -- paper-scale configs ---------------------------------------------------------
 

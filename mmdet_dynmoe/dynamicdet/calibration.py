@@ -91,4 +91,14 @@ def threshold_for_hard_ratio(scores: Sequence[float] | Tensor,
     num_hard = round(ratio * scores.numel())
     if num_hard >= scores.numel():
         return 1.0
-    return float(scores.sort().values[num_hard])
+    threshold = float(scores.sort().values[num_hard])
+    reached = int((scores < threshold).sum())
+    if reached != num_hard:
+        tied = int((scores == threshold).sum())
+        warnings.warn(
+            f'{tied} of {scores.numel()} images share the router score '
+            f'{threshold:.6g}: the threshold sends {reached} '
+            f'({reached / scores.numel():.1%}) to detector 2 instead of '
+            f'{num_hard} ({ratio:.1%}); tied scores cannot be split (a '
+            f'router that outputs one value for most images has collapsed)')
+    return threshold
