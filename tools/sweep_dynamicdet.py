@@ -135,7 +135,7 @@ def plot(rows: list, path: str, title: str) -> None:
             color='tab:orange', label='random router')
     ax.plot(lat, ap, 'o-', color='tab:blue', label='DynamicDet router')
     for r, x, y in zip(rows, lat, ap):
-        ax.annotate(f'{r["hard_ratio"]:.0%}', (x, y), fontsize=7,
+        ax.annotate(f"{r['measured_hard_ratio']:.0%}", (x, y), fontsize=7,
                     xytext=(3, -9), textcoords='offset points')
     ax.plot([lat[0]], [ap[0]], 's', ms=10, color='tab:green',
             label='detector 1 alone (0 %)')
