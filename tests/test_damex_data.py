@@ -379,7 +379,10 @@ def test_uodb_data_config_builds_its_dataloaders_on_a_tiny_fixture(
         for sample in batch['data_samples']:
             assert names[sample.metainfo['dataset_id']] == \
                 sample.metainfo['dataset_name']
-            assert int(sample.gt_instances.labels.max()) < 114
+            # A random crop may leave an image without boxes; the labels
+            # that remain must lie in the unified space.
+            labels = sample.gt_instances.labels
+            assert ((labels >= 0) & (labels < 114)).all()
     # Per-dataset COCO evaluation reads each dataset's own annotation file.
     val = datasets['val']
     results = _evaluate(cfg, val, _gt_as_predictions(val))

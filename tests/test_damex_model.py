@@ -220,6 +220,7 @@ def test_damex_reads_no_dataset_id_at_test_time(damex_cfg):
 def test_training_batch_without_dataset_ids_is_a_clear_error(
         damex_cfg, tiny_synthetic):
     model = MODELS.build(copy.deepcopy(damex_cfg.model))
+    model.init_weights()
     model.train()
     plain = DATASETS.build(dict(
         type='SyntheticCocoDataset', data_root=tiny_synthetic,
