@@ -405,7 +405,6 @@ def test_threshold_for_hard_ratio_sends_that_fraction_to_detector2():
         threshold_for_hard_ratio(scores, 1.2)
 
 
-
 def test_tied_router_scores_warn_that_the_ratio_cannot_be_reached():
     scores = torch.tensor([0.1, 0.2] + [0.52] * 6 + [0.8, 0.9])
     with pytest.warns(UserWarning, match=r'6 of 10 images share the router '
@@ -417,6 +416,7 @@ def test_tied_router_scores_warn_that_the_ratio_cannot_be_reached():
         warnings.simplefilter('error')  # reachable ratios stay silent
         threshold_for_hard_ratio(scores, 0.2)
         threshold_for_hard_ratio(scores, 0.8)
+
 
 # -- paper-scale configs ---------------------------------------------------------
 
@@ -527,8 +527,7 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
     out = str(tmp_path / 'sweep')
     summary = sweep.sweep(sweep.parse_args(  # 4 images: 11 ratios x 2 evals
         [config, ckpt, '--out', out, '--max-images', '4', '--repeats', '2',
-         '--cfg-options',
-         *options, 'val_dataloader.batch_size=4']))
+         '--cfg-options', *options, 'val_dataloader.batch_size=4']))
     rows = summary['rows']
     assert [r['hard_ratio'] for r in rows] == [i / 10 for i in range(11)]
     assert rows[0]['measured_hard_ratio'] == 0.0
@@ -538,3 +537,100 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
     assert all(r['latency_ms'] > 0 for r in rows)
     assert osp.getsize(osp.join(out, 'sweep.png')) > 1000
     assert -1.0 <= summary['spearman_easiness_difficulty'] <= 1.0
+    # The oracle ranks by the true loss gap; its ends are the static paths.
+    assert rows[0]['oracle_router_ap'] == rows[0]['ap']
+    assert rows[-1]['oracle_router_ap'] == rows[-1]['ap']
+    assert -1.0 <= summary['spearman_easiness_loss_gap'] <= 1.0
+    for band in summary['bands'].values():
+        assert band['num_images'] > 0 and 0 <= band['to_detector2_at_50'] <= 1
+
+
+def test_spearman_gives_tied_scores_their_mean_rank():
+    from mmdet_dynmoe.dynamicdet.report_hook import spearman
+    # Four tied scores say nothing about their order: ranks 2.5 each.
+    assert spearman([.3, .3, .3, .3, .9], [5, 4, 3, 2, 1]) == \
+        pytest.approx(-1 / 2**0.5)
+    assert spearman([.5] * 4, [1, 2, 3, 4]) == 0.0  # collapsed router
+    assert spearman([.1, .2, .3], [3, 2, 1]) == pytest.approx(-1.0)
+
+
+def test_largest_fraction_marks_the_largest_values():
+    from mmdet_dynmoe.dynamicdet.routing_evaluation import largest_fraction
+    values = torch.tensor([0.3, -1.0, 2.0, 0.5])
+    assert largest_fraction(values, 0.5) == [False, False, True, True]
+    assert largest_fraction(values, 0.0) == [False] * 4
+    assert largest_fraction(values, 1.0) == [True] * 4
+
+
+def _val_dataset(data_root: str, pipeline: list):
+    cfg = tiny_cfg(ONE_STAGE, data_root, '/tmp/unused')
+    return DATASETS.build(dict(cfg.val_dataloader.dataset,
+                               pipeline=pipeline))
+
+
+def test_loss_gaps_of_a_test_pipeline_match_training_scaled_boxes(
+        tiny_synthetic):
+    from mmdet_dynmoe.dynamicdet.routing_evaluation import \
+        per_image_loss_gaps
+    model = _build().eval()
+    cfg = tiny_cfg(ONE_STAGE, tiny_synthetic, '/tmp/unused')
+    for pipeline in (cfg.train_pipeline, cfg.test_pipeline):
+        for t in pipeline:
+            if t['type'] == 'Resize':
+                t['scale'] = (96, 96)  # gt must follow the image
+    test_style = _val_dataset(tiny_synthetic, cfg.test_pipeline)
+    train_style = _val_dataset(tiny_synthetic, cfg.train_pipeline)
+    assert test_style[0]['data_samples'].scale_factor != (1.0, 1.0)
+    batches = [model.data_preprocessor(pseudo_collate(
+        [ds[i] for i in range(3)]), False)
+        for ds in (test_style, train_style)]
+    gaps = per_image_loss_gaps(model, batches[:1])
+    with torch.no_grad():
+        first = model.backbone.forward_first(batches[1]['inputs'])
+        expected = model.per_image_losses(
+            model.detector1, model.backbone.select_outputs(first),
+            batches[1]['data_samples']) - model.per_image_losses(
+                model.detector2,
+                model.backbone.forward_second(batches[1]['inputs'], first),
+                batches[1]['data_samples'])
+    torch.testing.assert_close(gaps, expected)
+    # No ground truth in the samples: no oracle.
+    no_gt = [t for t in cfg.test_pipeline if t['type'] != 'LoadAnnotations']
+    batch = model.data_preprocessor(pseudo_collate(
+        [_val_dataset(tiny_synthetic, no_gt)[0]]), False)
+    assert per_image_loss_gaps(model, [batch]) is None
+
+
+def test_evaluate_choice_scores_only_the_images_it_is_given(tiny_synthetic):
+    from types import SimpleNamespace
+
+    from mmdet_dynmoe.dynamicdet.routing_evaluation import (PathResults,
+                                                            evaluate_choice)
+    cfg = tiny_cfg(ONE_STAGE, tiny_synthetic, '/tmp/unused')
+    dataset = _val_dataset(tiny_synthetic, cfg.test_pipeline)
+    results, perfect = PathResults(), 4
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        boxes = torch.tensor([o['bbox'] for o in info['instances']],
+                             dtype=torch.float32).view(-1, 4)
+        labels = torch.tensor([o['bbox_label'] for o in info['instances']])
+        gt = SimpleNamespace(bboxes=boxes, labels=labels,
+                             scores=torch.ones(len(labels)))
+        miss = SimpleNamespace(bboxes=boxes[:0], labels=labels[:0],
+                               scores=torch.ones(0))
+        results.samples.append(dict(img_id=info['img_id'],
+                                    ori_shape=(info['height'],
+                                               info['width'])))
+        # Detector 1 is perfect on the first images only, detector 2 never.
+        results.preds[1].append(gt if i < perfect else miss)
+        results.preds[2].append(miss)
+    n = len(dataset)
+    first = [i < perfect for i in range(n)]
+    ap = evaluate_choice(cfg, dataset.metainfo, results, [False] * n,
+                         subset=first)['coco/bbox_mAP']
+    assert ap == pytest.approx(1.0)
+    everyone = evaluate_choice(cfg, dataset.metainfo, results,
+                               [False] * n)['coco/bbox_mAP']
+    assert everyone < 0.9  # the misses on the other images count
+    assert evaluate_choice(cfg, dataset.metainfo, results, [True] * n,
+                           subset=first).get('coco/bbox_mAP', 0.0) == 0.0

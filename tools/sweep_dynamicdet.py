@@ -5,8 +5,13 @@ ratio is the AP of the router's per-image choice (the threshold that sends
 that fraction to detector 2, as tools/calibrate_dynamicdet.py computes it),
 and the latency is measured by running the dynamic model at that threshold
 on this device. A random router at the same ratios is the reference the
-learned router must beat. Writes a PNG (the two static detectors marked,
-the straight line joining them dashed) and a JSON with every figure.
+learned router must beat; the *oracle* router, which ranks images by their
+true per-image loss gap L1 - L2 (what step 2 trains the router to predict;
+needs the ground truth the test pipeline loads), is the best this objective
+can give with these two detectors. Writes a PNG (the two static detectors
+marked, the straight line joining them dashed) and a JSON with every
+figure, including each detector's AP on the generator's easy and hard
+images when the data records them.
 
 Example::
 
@@ -31,7 +36,8 @@ import mmdet_dynmoe  # noqa: F401  (registers DynamicDet)
 from mmdet_dynmoe.dynamicdet import threshold_for_hard_ratio
 from mmdet_dynmoe.dynamicdet.report_hook import spearman
 from mmdet_dynmoe.dynamicdet.routing_evaluation import (
-    evaluate_choice, hard_mask, load_dynamic_detector, measure_latency,
+    evaluate_choice, hard_mask, largest_fraction, load_dynamic_detector,
+    measure_threshold_latencies, per_image_loss_gaps,
     preprocessed_val_batches, run_both_paths)
 
 RATIOS = [i / 10 for i in range(11)]
@@ -69,6 +75,7 @@ def sweep(args: argparse.Namespace) -> dict:
         timed = batches[:int(np.searchsorted(sizes, args.latency_images)) +
                         1]
     results = run_both_paths(model, batches)
+    gaps = per_image_loss_gaps(model, batches)
     dataset_meta = Runner.build_dataloader(
         dict(cfg.val_dataloader, num_workers=0,
              persistent_workers=False)).dataset.metainfo
@@ -90,19 +97,31 @@ def sweep(args: argparse.Namespace) -> dict:
             measured_hard_ratio=float(np.mean(hard)),
             ap=_ap(metrics), ap50=_ap(metrics, 'coco/bbox_mAP_50'),
             random_router_ap=_ap(rand)))
-    # Every ratio timed once per round, the fastest round kept: load from
-    # other processes during one round does not bias one ratio.
-    times = [[] for _ in rows]
-    for _ in range(args.repeats):
-        for row, row_times in zip(rows, times):
-            row_times.append(measure_latency(model, timed, row['threshold']))
-    for row, row_times in zip(rows, times):
-        row['latency_ms'] = min(row_times)
+        if gaps is not None:
+            rows[-1]['oracle_router_ap'] = _ap(evaluate_choice(
+                cfg, dataset_meta, results, largest_fraction(gaps, ratio)))
+    latencies = measure_threshold_latencies(
+        model, timed, [row['threshold'] for row in rows], args.repeats)
+    for row, latency in zip(rows, latencies):
+        row['latency_ms'] = latency
+        oracle = (f', oracle {row["oracle_router_ap"]:.3f}'
+                  if 'oracle_router_ap' in row else '')
         print(f'hard {row["hard_ratio"]:4.0%}: AP {row["ap"]:.3f} (random '
-              f'router {row["random_router_ap"]:.3f}), '
+              f'router {row["random_router_ap"]:.3f}{oracle}), '
               f'{row["latency_ms"]:.2f} ms/img')
     summary = dict(config=args.config, checkpoint=args.checkpoint,
                    num_images=len(scores), rows=rows)
+    if gaps is not None:
+        # Did the router learn its target? Easy = small gain from detector 2.
+        summary['spearman_easiness_loss_gap'] = spearman(
+            results.scores, (-gaps).tolist())
+        summary['loss_gap_mean'] = float(gaps.mean())
+        summary['loss_gap_positive'] = float((gaps > 0).double().mean())
+        print(f'router easiness vs -(L1 - L2) on these images: Spearman '
+              f'{summary["spearman_easiness_loss_gap"]:.3f}; detector 2 has '
+              f'the lower loss on {summary["loss_gap_positive"]:.0%}')
+    if all(h is not None for h in results.hard):
+        summary['bands'] = _band_aps(cfg, dataset_meta, results, scores)
     if all(d is not None for d in results.difficulty):
         diff = np.array(results.difficulty, dtype=float)
         summary['spearman_easiness_difficulty'] = spearman(
@@ -122,6 +141,29 @@ def sweep(args: argparse.Namespace) -> dict:
     return summary
 
 
+def _band_aps(cfg, dataset_meta: dict, results, scores) -> dict:
+    """AP of each detector on the generator's easy and hard images, and
+    the share of each band the router sends to detector 2 at 50 %."""
+    band_hard = [bool(h) for h in results.hard]
+    at_half = hard_mask(results, threshold_for_hard_ratio(scores, 0.5))
+    bands = {}
+    for name, flag in (('easy', False), ('hard', True)):
+        members = [h == flag for h in band_hard]
+        if not any(members):
+            continue
+        aps = {path: _ap(evaluate_choice(cfg, dataset_meta, results,
+                                         [path == 2] * len(members),
+                                         members)) for path in (1, 2)}
+        routed = [r for r, m in zip(at_half, members) if m]
+        bands[name] = dict(num_images=sum(members), ap_detector1=aps[1],
+                           ap_detector2=aps[2],
+                           to_detector2_at_50=float(np.mean(routed)))
+        print(f'{name} images ({sum(members)}): AP detector 1 {aps[1]:.3f}, '
+              f'detector 2 {aps[2]:.3f}; router at 50 % sends '
+              f'{np.mean(routed):.0%} of them to detector 2')
+    return bands
+
+
 def plot(rows: list, path: str, title: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
@@ -133,6 +175,10 @@ def plot(rows: list, path: str, title: str) -> None:
             label='line joining the static detectors')
     ax.plot(lat, [100 * r['random_router_ap'] for r in rows], 'x:',
             color='tab:orange', label='random router')
+    if 'oracle_router_ap' in rows[0]:
+        ax.plot(lat, [100 * r['oracle_router_ap'] for r in rows], '^-.',
+                color='tab:purple', ms=4,
+                label='oracle router (true L1 - L2)')
     ax.plot(lat, ap, 'o-', color='tab:blue', label='DynamicDet router')
     for r, x, y in zip(rows, lat, ap):
         ax.annotate(f"{r['measured_hard_ratio']:.0%}", (x, y), fontsize=7,

@@ -6,6 +6,8 @@ import os.path as osp
 import time
 from typing import Optional, Sequence
 
+import numpy as np
+import scipy.stats
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
@@ -26,12 +28,14 @@ def calibration_file(checkpoint: str) -> str:
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    """Spearman rank correlation of two equally long sequences (no ties)."""
-    x, y = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(
-        y, dtype=torch.float64)
-    rx, ry = x.argsort().argsort().double(), y.argsort().argsort().double()
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    return float((rx * ry).sum() / (rx.norm() * ry.norm()).clamp_min(1e-12))
+    """Spearman rank correlation (tied values share their mean rank).
+
+    0.0 when either sequence is constant.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return 0.0
+    return float(scipy.stats.spearmanr(x, y).statistic)
 
 
 @HOOKS.register_module()

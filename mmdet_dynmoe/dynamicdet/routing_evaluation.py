@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 import torch
 from mmengine.config import Config
@@ -19,6 +19,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, load_checkpoint
 
 from mmdet.registry import METRICS, MODELS
+from mmdet.structures.bbox import scale_boxes
 
 from .calibration import route_hard
 from .dynamic_detector import DynamicDetector
@@ -90,20 +91,29 @@ def measure_latency(model: DynamicDetector, batches: list,
     return 1000 * seconds / max(images, 1)
 
 
+def measure_threshold_latencies(model: DynamicDetector, batches: list,
+                                thresholds: Sequence[float],
+                                repeats: int = 3) -> list[float]:
+    """Ms per image of ``model.predict`` at each threshold.
+
+    Every threshold is timed once per round, ``repeats`` rounds, and the
+    fastest run of each is kept, so that load from other processes during
+    one run does not bias one threshold against another.
+    """
+    runs: list[list[float]] = [[] for _ in thresholds]
+    for _ in range(repeats):
+        for threshold, times in zip(thresholds, runs):
+            times.append(measure_latency(model, batches, threshold))
+    return [min(times) for times in runs]
+
+
 def measure_path_latencies(model: DynamicDetector, batches: list,
                            repeats: int = 3) -> tuple[float, float]:
-    """(lat1, lat2): ms per image of the all-detector-1 / all-detector-2 runs.
-
-    The two paths are timed alternately ``repeats`` times and the fastest
-    run of each is kept, so that load from other processes during one run
-    does not bias the comparison.
-    """
-    runs: dict = {0.0: [], 1.0: []}
-    for _ in range(repeats):
-        for threshold in runs:
-            runs[threshold].append(measure_latency(model, batches,
-                                                   threshold))
-    return min(runs[0.0]), min(runs[1.0])
+    """(lat1, lat2): ms per image of the all-detector-1 / all-detector-2
+    runs (see :func:`measure_threshold_latencies`)."""
+    lat1, lat2 = measure_threshold_latencies(model, batches, (0.0, 1.0),
+                                             repeats)
+    return lat1, lat2
 
 
 @dataclass
@@ -112,6 +122,7 @@ class PathResults:
     img_ids: list = field(default_factory=list)
     scores: list = field(default_factory=list)
     difficulty: list = field(default_factory=list)
+    hard: list = field(default_factory=list)  # the generator's band flag
     samples: list = field(default_factory=list)  # metainfo for the metric
     preds: dict = field(default_factory=lambda: {1: [], 2: []})
 
@@ -136,6 +147,7 @@ def run_both_paths(model: DynamicDetector, batches: list) -> PathResults:
                 out.img_ids.append(sample.img_id)
                 out.scores.append(sample.router_score)
                 out.difficulty.append(sample.metainfo.get('difficulty'))
+                out.hard.append(sample.metainfo.get('hard'))
                 out.samples.append(
                     dict(img_id=sample.img_id,
                          ori_shape=sample.ori_shape))
@@ -144,19 +156,65 @@ def run_both_paths(model: DynamicDetector, batches: list) -> PathResults:
     return out
 
 
+@torch.no_grad()
+def per_image_loss_gaps(model: DynamicDetector,
+                        batches: list) -> Optional[torch.Tensor]:
+    """(N,) ``L1 - L2`` of every image: what the router is trained to rank.
+
+    The per-image detection losses of detector 1 and 2 (as in step 2, BN in
+    eval mode) on the ground truth the test pipeline loaded; a large gap
+    means detector 2 gains much on that image. Ranking images by it is the
+    *oracle* router of the step-2 objective. ``None`` when the samples carry
+    no ground truth (a test pipeline without ``LoadAnnotations``).
+
+    Args:
+        model: the dynamic detector, in eval mode.
+        batches: preprocessed batches (:func:`preprocessed_val_batches`).
+    """
+    gaps = []
+    for batch in batches:
+        samples = copy.deepcopy(batch['data_samples'])
+        if not all('gt_instances' in s and 'bboxes' in s.gt_instances
+                   for s in samples):
+            return None
+        for sample in samples:  # test pipelines keep boxes in image scale
+            gt = sample.gt_instances
+            gt.bboxes = scale_boxes(gt.bboxes, sample.scale_factor)
+        first = model.backbone.forward_first(batch['inputs'])
+        loss1 = model.per_image_losses(
+            model.detector1, model.backbone.select_outputs(first), samples)
+        loss2 = model.per_image_losses(
+            model.detector2,
+            model.backbone.forward_second(batch['inputs'], first), samples)
+        gaps.append(loss1 - loss2)
+    return torch.cat(gaps).cpu()
+
+
 def evaluate_choice(cfg: Config, dataset_meta: dict, results: PathResults,
-                    hard: Iterable[bool]) -> dict:
-    """``cfg.val_evaluator``'s metrics when image i uses path 2 iff hard[i]."""
+                    hard: Iterable[bool],
+                    subset: Optional[Iterable[bool]] = None) -> dict:
+    """``cfg.val_evaluator``'s metrics when image i uses path 2 iff hard[i].
+
+    Args:
+        subset: when given, only the images i with ``subset[i]`` are
+            evaluated (e.g. one difficulty band).
+    """
     metric_cfg = copy.deepcopy(cfg.val_evaluator)
     metric = METRICS.build(metric_cfg)
     metric.dataset_meta = dataset_meta
+    hard = list(hard)
+    keep = [True] * len(hard) if subset is None else list(subset)
     data_samples = []
     for i, is_hard in enumerate(hard):
+        if not keep[i]:
+            continue
         pred = results.preds[2 if is_hard else 1][i]
         data_samples.append(dict(
             results.samples[i],
             pred_instances=dict(bboxes=pred.bboxes, scores=pred.scores,
                                 labels=pred.labels)))
+    if hasattr(metric, 'img_ids'):  # CocoMetric: these images, not all
+        metric.img_ids = [sample['img_id'] for sample in data_samples]
     metric.process({}, data_samples)
     return metric.evaluate(len(data_samples))
 
@@ -164,3 +222,10 @@ def evaluate_choice(cfg: Config, dataset_meta: dict, results: PathResults,
 def hard_mask(results: PathResults, threshold: float) -> list[bool]:
     """Which images the router sends to detector 2 at ``threshold``."""
     return route_hard(results.score_tensor, threshold).tolist()
+
+
+def largest_fraction(values: torch.Tensor, ratio: float) -> list[bool]:
+    """Mask of the ``round(ratio * N)`` largest of ``values`` (N,)."""
+    mask = torch.zeros(len(values), dtype=torch.bool)
+    mask[values.argsort(descending=True)[:round(ratio * len(values))]] = True
+    return mask.tolist()
