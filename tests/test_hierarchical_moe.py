@@ -46,17 +46,22 @@ def _reference(layer: MoELayer, x, valid, context):
             p = torch.softmax(logits[allowed], 0)
             best = sorted(range(len(allowed)), key=lambda i: -p[i])[:r.top_k]
             total = sum(p[i] for i in best)
-            for i in best:
-                e = allowed[i]
-                w = p[i] / total * gate[e // r.experts_per_group]
+            weights = {allowed[i]: p[i] / total *
+                       gate[allowed[i] // r.experts_per_group] for i in best}
+            combined = sum(weights.values())
+            for e, w in weights.items():
+                if r.renormalize_combined:
+                    w = w / combined
                 h = ex.activation(x[b, n].double() @ w1[e] + b1[e])
                 out[b, n] += w * (h @ w2[e])
     return out
 
 
+@pytest.mark.parametrize('renormalize_combined', [False, True])
 @pytest.mark.parametrize('dispatch', ['loop', 'dense'])
-def test_hierarchical_moe_matches_a_slow_per_image_reference(dispatch):
-    layer = _layer()
+def test_hierarchical_moe_matches_a_slow_per_image_reference(
+        dispatch, renormalize_combined):
+    layer = _layer(renormalize_combined=renormalize_combined)
     layer.dispatch = dispatch
     layer.eval()
     x = torch.randn(3, 7, C)
@@ -103,6 +108,22 @@ def test_padding_and_denoising_tokens_do_not_change_other_tokens_routing():
     real = valid & context
     assert torch.allclose(out[real], out2[real], atol=1e-6)
     assert torch.equal(out[0, 7:], layer.bias.detach().expand(2, C))
+
+
+def test_renormalized_combined_weights_sum_to_one_and_still_train_scenes():
+    layer = _layer(renormalize_combined=True)
+    layer.balance_loss_weight = layer.group_balance_loss_weight = 0.0
+    layer.train()
+    x = torch.randn(3, 10, C)
+    route = layer.router(x.flatten(0, 1), layout=None)
+    torch.testing.assert_close(route.weights.sum(-1),
+                               torch.ones(len(route.weights)))
+    plain = _layer().router(x.flatten(0, 1), layout=None).weights.sum(-1)
+    assert (plain < 1 - 1e-3).all()  # the damping it removes
+    # Tokens whose two experts lie in different groups keep the scene
+    # router in the detection loss's gradient.
+    layer(x).square().sum().backward()
+    assert layer.router.scene_gate.weight.grad.abs().sum() > 0
 
 
 def test_both_routing_levels_get_gradients_from_the_output():

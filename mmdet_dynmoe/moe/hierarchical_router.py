@@ -53,6 +53,13 @@ class HierarchicalRouter(nn.Module):
             to the instance router's input.
         normalize: Renormalise the top-k instance weights to sum to 1
             before the group gate multiplies them.
+        renormalize_combined: Renormalise the combined weights (instance
+            weight x group gate) to sum to 1 per token, as flat top-k
+            routing's do. Without it they sum to the token's chosen groups'
+            gate mass (about 1/g with balanced groups), which damps the MoE
+            branch. With it the group gate still weighs experts of different
+            groups against each other, but cancels when a token's experts
+            share one group.
         noise_std: Gaussian noise on both levels' logits in training.
     """
 
@@ -67,6 +74,7 @@ class HierarchicalRouter(nn.Module):
                  expert_routing: str = 'token',
                  scene_to_instance: bool = True,
                  normalize: bool = True,
+                 renormalize_combined: bool = False,
                  noise_std: float = 0.0) -> None:
         super().__init__()
         if num_groups < 1 or num_experts % num_groups:
@@ -106,6 +114,7 @@ class HierarchicalRouter(nn.Module):
         self.expert_routing = expert_routing
         self.scene_to_instance = scene_to_instance
         self.normalize = normalize
+        self.renormalize_combined = renormalize_combined
         self.noise_std = noise_std
         self.scene_gate = nn.Linear(embed_dims, num_groups, bias=False)
         self.gate = nn.Linear(
@@ -177,6 +186,9 @@ class HierarchicalRouter(nn.Module):
         if self.normalize:
             weights = weights / weights.sum(dim=-1, keepdim=True)
         weights = weights * expert_gate[unit].gather(1, indices)
+        if self.renormalize_combined:
+            weights = weights / weights.sum(dim=-1, keepdim=True).clamp_min(
+                torch.finfo(weights.dtype).tiny)
         return RouterOutput(logits, probs, weights, indices, group_probs,
                             group_indices)
 
@@ -184,7 +196,8 @@ class HierarchicalRouter(nn.Module):
         return (f'num_experts={self.num_experts}, top_k={self.top_k}, '
                 f'num_groups={self.num_groups}, top_groups={self.top_groups}'
                 f', group_routing={self.group_routing!r}, expert_routing='
-                f'{self.expert_routing!r}, temperature={self.temperature}')
+                f'{self.expert_routing!r}, temperature={self.temperature}'
+                f', renormalize_combined={self.renormalize_combined}')
 
 
 ROUTERS['HierarchicalRouter'] = HierarchicalRouter
