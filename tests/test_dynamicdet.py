@@ -535,6 +535,8 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
     assert all(a['measured_hard_ratio'] <= b['measured_hard_ratio']
                for a, b in zip(rows, rows[1:]))
     assert all(r['latency_ms'] > 0 for r in rows)
+    gflops = [r['gflops'] for r in rows]
+    assert gflops[0] < gflops[-1] and gflops == sorted(gflops)
     assert osp.getsize(osp.join(out, 'sweep.png')) > 1000
     assert -1.0 <= summary['spearman_easiness_difficulty'] <= 1.0
     # The oracle ranks by the true loss gap; its ends are the static paths.

@@ -33,7 +33,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmdet_dynmoe  # noqa: F401  (registers DynamicDet)
-from mmdet_dynmoe.dynamicdet import threshold_for_hard_ratio
+from mmdet_dynmoe.dynamicdet import path_flops, threshold_for_hard_ratio
 from mmdet_dynmoe.dynamicdet.report_hook import spearman
 from mmdet_dynmoe.dynamicdet.routing_evaluation import (
     evaluate_choice, hard_mask, largest_fraction, load_dynamic_detector,
@@ -100,6 +100,12 @@ def sweep(args: argparse.Namespace) -> dict:
         if gaps is not None:
             rows[-1]['oracle_router_ap'] = _ap(evaluate_choice(
                 cfg, dataset_meta, results, largest_fraction(gaps, ratio)))
+    with torch.no_grad():  # first image; two-stage FLOPs vary a little
+        flops = path_flops(model, batches[0]['inputs'][:1],
+                           batches[0]['data_samples'][:1])
+    for row in rows:  # the mean cost is linear in the reached ratio
+        row['gflops'] = (flops[1] + row['measured_hard_ratio'] *
+                         (flops[2] - flops[1])) / 1e9
     latencies = measure_threshold_latencies(
         model, timed, [row['threshold'] for row in rows], args.repeats)
     for row, latency in zip(rows, latencies):
@@ -165,33 +171,39 @@ def _band_aps(cfg, dataset_meta: dict, results, scores) -> dict:
 
 
 def plot(rows: list, path: str, title: str) -> None:
+    """AP vs measured latency (left) and vs mean GFLOPs per image (right:
+    exact and linear in the hard ratio, free of timing noise)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    lat = [r['latency_ms'] for r in rows]
     ap = [100 * r['ap'] for r in rows]
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    ax.plot([lat[0], lat[-1]], [ap[0], ap[-1]], '--', color='grey',
-            label='line joining the static detectors')
-    ax.plot(lat, [100 * r['random_router_ap'] for r in rows], 'x:',
-            color='tab:orange', label='random router')
-    if 'oracle_router_ap' in rows[0]:
-        ax.plot(lat, [100 * r['oracle_router_ap'] for r in rows], '^-.',
-                color='tab:purple', ms=4,
-                label='oracle router (true L1 - L2)')
-    ax.plot(lat, ap, 'o-', color='tab:blue', label='DynamicDet router')
-    for r, x, y in zip(rows, lat, ap):
-        ax.annotate(f"{r['measured_hard_ratio']:.0%}", (x, y), fontsize=7,
-                    xytext=(3, -9), textcoords='offset points')
-    ax.plot([lat[0]], [ap[0]], 's', ms=10, color='tab:green',
-            label='detector 1 alone (0 %)')
-    ax.plot([lat[-1]], [ap[-1]], 'D', ms=10, color='tab:red',
-            label='detector 2 alone (100 %)')
-    ax.set_xlabel('measured latency (ms / image)')
-    ax.set_ylabel('AP (%)')
-    ax.set_title(osp.basename(title), fontsize=8)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for ax, key, xlabel in (
+            (axes[0], 'latency_ms', 'measured latency (ms / image)'),
+            (axes[1], 'gflops', 'mean GFLOPs / image')):
+        x = [r[key] for r in rows]
+        ax.plot([x[0], x[-1]], [ap[0], ap[-1]], '--', color='grey',
+                label='line joining the static detectors')
+        ax.plot(x, [100 * r['random_router_ap'] for r in rows], 'x:',
+                color='tab:orange', label='random router')
+        if 'oracle_router_ap' in rows[0]:
+            ax.plot(x, [100 * r['oracle_router_ap'] for r in rows], '^-.',
+                    color='tab:purple', ms=4,
+                    label='oracle router (true L1 - L2)')
+        ax.plot(x, ap, 'o-', color='tab:blue', label='DynamicDet router')
+        for r, xi, y in zip(rows, x, ap):
+            ax.annotate(f"{r['measured_hard_ratio']:.0%}", (xi, y),
+                        fontsize=7, xytext=(3, -9),
+                        textcoords='offset points')
+        ax.plot([x[0]], [ap[0]], 's', ms=10, color='tab:green',
+                label='detector 1 alone (0 %)')
+        ax.plot([x[-1]], [ap[-1]], 'D', ms=10, color='tab:red',
+                label='detector 2 alone (100 %)')
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel('AP (%)')
+    axes[0].legend(fontsize=7)
+    fig.suptitle(osp.basename(title), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
