@@ -213,6 +213,28 @@ class DynamicDetector(BaseDetector):
             totals.append(detector.parse_losses(losses)[0].detach())
         return torch.stack(totals)
 
+    def per_image_path_losses(self, batch_inputs: Tensor,
+                              batch_data_samples: SampleList
+                              ) -> tuple[Features, Tensor, Tensor]:
+        """Backbone-1 features and both detectors' per-image losses.
+
+        Args:
+            batch_inputs: (N, 3, H, W).
+            batch_data_samples: the N images' samples with ground truth in
+                the input's scale.
+
+        Returns:
+            (backbone-1 outputs, (N,) L1, (N,) L2), the losses detached.
+        """
+        first = self.backbone.forward_first(batch_inputs)
+        loss1 = self.per_image_losses(self.detector1,
+                                      self.backbone.select_outputs(first),
+                                      batch_data_samples)
+        loss2 = self.per_image_losses(
+            self.detector2, self.backbone.forward_second(batch_inputs, first),
+            batch_data_samples)
+        return first, loss1, loss2
+
     def router_step_loss(self, batch_inputs: Tensor,
                          batch_data_samples: SampleList) -> dict[str, Tensor]:
         """Step 2: the router objective on per-image detached losses.
@@ -228,13 +250,8 @@ class DynamicDetector(BaseDetector):
                 'but no step-1 checkpoint was loaded into this model: set '
                 'load_from to the checkpoint of the step-1 config')
         with torch.no_grad():
-            first = self.backbone.forward_first(batch_inputs)
-            feats1 = self.backbone.select_outputs(first)
-            feats2 = self.backbone.forward_second(batch_inputs, first)
-            loss1 = self.per_image_losses(self.detector1, feats1,
-                                          batch_data_samples)
-            loss2 = self.per_image_losses(self.detector2, feats2,
-                                          batch_data_samples)
+            first, loss1, loss2 = self.per_image_path_losses(
+                batch_inputs, batch_data_samples)
             offset = self.loss_gap.update(loss1 - loss2)
         scores = self.router_scores(first)
         return dict(

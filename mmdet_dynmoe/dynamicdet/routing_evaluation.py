@@ -180,12 +180,8 @@ def per_image_loss_gaps(model: DynamicDetector,
         for sample in samples:  # test pipelines keep boxes in image scale
             gt = sample.gt_instances
             gt.bboxes = scale_boxes(gt.bboxes, sample.scale_factor)
-        first = model.backbone.forward_first(batch['inputs'])
-        loss1 = model.per_image_losses(
-            model.detector1, model.backbone.select_outputs(first), samples)
-        loss2 = model.per_image_losses(
-            model.detector2,
-            model.backbone.forward_second(batch['inputs'], first), samples)
+        _, loss1, loss2 = model.per_image_path_losses(batch['inputs'],
+                                                      samples)
         gaps.append(loss1 - loss2)
     return torch.cat(gaps).cpu()
 
