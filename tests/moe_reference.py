@@ -14,7 +14,7 @@ def reference_moe(layer: MoELayer, x: Tensor) -> Tensor:
     route = layer.router(flat)
     ex = layer.experts
     w1, b1, w2 = (p.detach().double() for p in (ex.w1, ex.b1, ex.w2))
-    out = torch.zeros(flat.shape, dtype=torch.float64)
+    out = torch.zeros(flat.shape, dtype=torch.float64, device=flat.device)
     for t in range(flat.shape[0]):
         xt = flat[t].double()
         for w, e in zip(route.weights[t].tolist(), route.indices[t].tolist()):

@@ -10,6 +10,10 @@ next to ``auto``.
     python tools/benchmark_moe.py                  # CPU fp32 (+ CUDA bf16 if present)
     python tools/benchmark_moe.py --device cuda --paths auto grouped_mm
     python tools/benchmark_moe.py --sizes 1x1 1x64 --modes infer
+    python tools/benchmark_moe.py --device cuda --modes infer graph
+
+Mode ``graph`` (CUDA only) replays inference captured in a CUDA graph, for
+dense and MoE alike: what is left once kernel-launch overhead is gone.
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--device', choices=('cpu', 'cuda', 'all'), default='all')
     p.add_argument('--paths', nargs='+', choices=ALL_PATHS, default=ALL_PATHS)
-    p.add_argument('--modes', nargs='+', choices=('infer', 'train'),
+    p.add_argument('--modes', nargs='+', choices=('infer', 'train', 'graph'),
                    default=('infer', 'train'))
     p.add_argument('--sizes', nargs='+', default=None, metavar='BxN',
                    help='token layouts to time (default: 2x900 8x900 '
@@ -54,7 +58,7 @@ def build(device: str, dtype: torch.dtype):
 
 
 def time_ms(module, x: torch.Tensor, mode: str, min_run_time: float) -> float:
-    if mode == 'infer':
+    if mode in ('infer', 'graph'):
         module.eval()
 
         def fn():
@@ -70,9 +74,31 @@ def time_ms(module, x: torch.Tensor, mode: str, min_run_time: float) -> float:
                           dict)()
             (out.float().square().mean() + sum(aux.values())).backward()
 
+    if mode == 'graph':
+        fn = cuda_graph(module, x)
     fn()  # warm up (and allocate)
     timer = benchmark.Timer(stmt='fn()', globals=dict(fn=fn))
     return timer.blocked_autorange(min_run_time=min_run_time).median * 1e3
+
+
+def cuda_graph(module, x: torch.Tensor):
+    """Inference of ``module`` on ``x`` captured in a CUDA graph; returns
+    the replay function. Fails if the forward synchronises with the host."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side), torch.no_grad():
+        for _ in range(3):  # warm up outside the graph, as capture requires
+            module(x)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph), torch.no_grad():
+        module(x)
+    return graph.replay
+
+
+def fmt_ms(ms: float) -> str:
+    """Milliseconds with 3 significant digits below 1 ms (GPU rows)."""
+    return f'{ms:.2f}' if ms >= 1 else f'{ms:.3g}'
 
 
 def main() -> None:
@@ -105,9 +131,11 @@ def main() -> None:
             x = torch.randn(batch, queries, 256, device=device, dtype=dtype)
             num_tokens = batch * queries
             for mode in args.modes:
+                if mode == 'graph' and device != 'cuda':
+                    continue
                 t_dense = time_ms(dense, x, mode, args.min_run_time)
                 row = [device, str(dtype).replace('torch.', ''), mode,
-                       f'{batch}x{queries}', f'{t_dense:.2f}']
+                       f'{batch}x{queries}', fmt_ms(t_dense)]
                 t_auto = None
                 for path in args.paths:
                     if path == 'dense' and (num_tokens * 16 * 1024 >
@@ -120,7 +148,7 @@ def main() -> None:
                     except (RuntimeError, NotImplementedError) as e:
                         row.append(f'n/a ({type(e).__name__})')
                         continue
-                    row.append(f'{t:.2f}')
+                    row.append(fmt_ms(t))
                     if path == 'auto':
                         t_auto = t
                 auto = select_dispatch(num_tokens, 16, x.device, dtype)

@@ -7,7 +7,6 @@ import time
 from typing import Optional, Sequence
 
 import numpy as np
-import scipy.stats
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
@@ -32,6 +31,10 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
 
     0.0 when either sequence is constant.
     """
+    # Imported here: scipy comes with mmdet's requirements, but importing
+    # the package (e.g. on a bare GPU image) should not need it.
+    import scipy.stats
+
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         return 0.0

@@ -9,7 +9,9 @@ per-token reference):
     device sync on CUDA); the best CPU path at detection sizes.
 ``grouped_mm``
     Same sorted layout, one ``grouped_mm`` kernel per linear layer and no
-    host sync. Fast on CUDA for bf16 on SM90+ (Hopper).
+    host sync (the whole layer runs without one when every token is
+    valid: ``tests/test_moe_engine.py`` checks it on CUDA). Fast on CUDA
+    for bf16 on SM90+ (Hopper).
 ``dense``
     Every expert on every token with batched matmuls, combined with a dense
     (T, E) gate matrix. Computes ``E / top_k`` times more, but launches three
@@ -125,16 +127,22 @@ def dispatch_sorted(x: Tensor, weights: Tensor, indices: Tensor,
         flat = flat.masked_fill(~keep.reshape(-1), num_experts)
         weights = weights * keep
     expert_of_row, order = torch.sort(flat, stable=True)
-    counts = torch.bincount(flat, minlength=num_experts + 1)
+    # ends[e]: rows of experts <= e in the sorted layout. searchsorted on the
+    # sorted rows has a fixed output size; bincount would sync on CUDA.
+    ends = torch.searchsorted(
+        expert_of_row, torch.arange(num_experts, device=flat.device),
+        right=True)
     x_sorted = x.index_select(0, order // top_k)
     if mode == 'loop':
-        counts_host = counts.tolist()
-        y_kept = experts.forward_loop(x_sorted[:sum(counts_host[:-1])],
-                                      counts_host[:-1])
-        y_sorted = torch.cat([y_kept, y_kept.new_zeros(counts_host[-1],
-                                                       x.shape[1])])
+        ends_host = ends.tolist()  # the loop needs sizes on the host
+        counts_host = [b - a for a, b in zip([0] + ends_host, ends_host)]
+        y_kept = experts.forward_loop(x_sorted[:ends_host[-1]], counts_host)
+        y_sorted = torch.cat([
+            y_kept,
+            y_kept.new_zeros(flat.shape[0] - ends_host[-1], x.shape[1])
+        ])
     elif mode == 'grouped_mm':
-        offsets = counts[:num_experts].cumsum(0).to(torch.int32)
+        offsets = ends.to(torch.int32)
         rows = expert_of_row.clamp(max=num_experts - 1)
         y_sorted = experts.forward_grouped(x_sorted, rows, offsets)
         if keep is not None:  # rows past the last group are undefined

@@ -96,7 +96,10 @@ class GroupedExperts(nn.Module):
         Returns:
             (M, C) expert outputs in the same row order.
         """
-        w1, b1, w2 = self._weights(x_sorted.dtype)
+        # unbind, not w1[e]: indexing each expert would make backward
+        # allocate and sum E full-size (E, C, H) gradients; unbind's
+        # backward stacks the per-expert gradients once.
+        w1, b1, w2 = (w.unbind(0) for w in self._weights(x_sorted.dtype))
         outs = []
         for e, chunk in enumerate(x_sorted.split(counts)):
             if chunk.shape[0] == 0:

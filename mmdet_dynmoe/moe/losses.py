@@ -21,6 +21,15 @@ def _distributed() -> bool:
         dist.get_world_size() > 1
 
 
+def _token_count(t: Tensor) -> Tensor:
+    """Rows of ``t`` as a 0-dim fp32 tensor on its device.
+
+    Filled on the device (no host-to-device copy, which would synchronise
+    CUDA), so that it can be all-reduced under ``scope='global'``.
+    """
+    return t.new_full((), float(t.shape[0]), dtype=torch.float32)
+
+
 def _global_sum(t: Tensor) -> Tensor:
     t = t.detach().clone()
     dist.all_reduce(t)
@@ -44,10 +53,11 @@ def load_balancing_loss(probs: Tensor, indices: Tensor,
         Scalar fp32 loss.
     """
     num_experts = probs.shape[1]
-    counts = torch.bincount(indices.reshape(-1),
-                            minlength=num_experts).to(probs.dtype)
+    # A comparison + sum rather than bincount, which synchronises on CUDA.
+    experts = torch.arange(num_experts, device=indices.device)
+    counts = (indices.reshape(-1, 1) == experts).sum(0).to(probs.dtype)
     prob_sum = probs.sum(0)
-    num_tokens = probs.new_tensor(float(probs.shape[0]))
+    num_tokens = _token_count(probs)
     scale = 1.0
     if scope == 'global' and _distributed():
         counts = _global_sum(counts)
@@ -71,7 +81,7 @@ def router_z_loss(logits: Tensor, scope: str = 'global') -> Tensor:
         Scalar fp32 loss.
     """
     z_sum = torch.logsumexp(logits, dim=-1).square().sum()
-    num_tokens = logits.new_tensor(float(logits.shape[0]))
+    num_tokens = _token_count(logits)
     scale = 1.0
     if scope == 'global' and _distributed():
         num_tokens = _global_sum(num_tokens)
@@ -119,7 +129,7 @@ def routing_target_loss(logits: Tensor, targets: Tensor,
         Scalar fp32 loss.
     """
     ce_sum = -(targets.float() * logits.log_softmax(dim=-1)).sum()
-    num_tokens = logits.new_tensor(float(logits.shape[0]))
+    num_tokens = _token_count(logits)
     scale = 1.0
     if scope == 'global' and _distributed():
         num_tokens = _global_sum(num_tokens)

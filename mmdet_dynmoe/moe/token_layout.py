@@ -51,14 +51,16 @@ class TokenLayout(NamedTuple):
             (I, C) fp32 means; an image without context tokens gets zeros.
         """
         x = x.float()
-        index = self.image_index
+        images = torch.arange(self.num_images, device=x.device)
+        member = (self.image_index.unsqueeze(0) == images.unsqueeze(1)).to(
+            x.dtype)  # (I, T)
         if self.context is not None:
-            x, index = x[self.context], index[self.context]
-        sums = x.new_zeros(self.num_images, x.shape[1]).index_add_(
-            0, index, x)
-        counts = torch.bincount(index,
-                                minlength=self.num_images).clamp(min=1)
-        return sums / counts.unsqueeze(1).to(x.dtype)
+            member = member * self.context.to(x.dtype)
+        # A matmul instead of index_add/bincount: deterministic on CUDA and
+        # free of host syncs.
+        sums = member @ x
+        counts = member.sum(1, keepdim=True).clamp(min=1)
+        return sums / counts
 
 
 def flatten_tokens(x: Tensor, valid: Optional[Tensor] = None,

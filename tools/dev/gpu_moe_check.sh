@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The MoE engine's GPU checks (issue: dispatch on CUDA + benchmark), as one
+# device run. Two steps:
+#
+#   here, once:   bash tools/dev/gpu_moe_check.sh stage
+#                 (../shared/gpu/stage.sh plus pytest's wheels, into .gpu/)
+#   device run:   carry [".gpu"], command:
+#                 bash tools/dev/gpu_moe_check.sh run
+#
+# `run` installs the staged stack (../shared/gpu/README.md: builds mmcv's
+# CUDA ops, ~4.5 min on a fresh machine), runs tests/test_moe_engine_cuda.py
+# and tools/benchmark_moe.py --device cuda, and writes everything under $OUT
+# (gpu.txt, pytest.txt, benchmark.md).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+case "${1:-}" in
+stage)
+  bash ../shared/gpu/stage.sh
+  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+    --implementation cp --platform manylinux2014_x86_64 -d .gpu/whl \
+    pytest pluggy iniconfig packaging pygments
+  du -sh .gpu ;;
+run)
+  out=${OUT:-/tmp/gpu_moe_check}; mkdir -p "$out"
+  bash .gpu/setup.sh 2>&1 | tail -5
+  export PYTHONPATH=$(cat /tmp/dynmoe_pythonpath)
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out/gpu.txt"
+  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' | tee -a "$out/gpu.txt"
+  python3 -m pytest -q -p no:cacheprovider tests/test_moe_engine_cuda.py 2>&1 \
+    | tee "$out/pytest.txt" | tail -25 || true
+  python3 tools/benchmark_moe.py --device cuda --modes infer train graph 2>&1 | tee "$out/benchmark.md" ;;
+*)
+  echo "usage: $0 stage|run" >&2; exit 2 ;;
+esac
