@@ -12,6 +12,10 @@ next to ``auto``.
     python tools/benchmark_moe.py --sizes 1x1 1x64 --modes infer
     python tools/benchmark_moe.py --device cuda --modes infer graph
 
+``--count-ops`` prints how many (non-view) ATen operators one inference
+forward dispatches for each module and path: on a GPU at detection sizes
+each is a kernel launch, and launches, not FLOPs, set the time.
+
 Mode ``graph`` (CUDA only) replays inference captured in a CUDA graph, for
 dense and MoE alike: what is left once kernel-launch overhead is gone.
 """
@@ -43,6 +47,8 @@ def parse_args() -> argparse.Namespace:
                    help='torch CPU threads (default: torch default)')
     p.add_argument('--min-run-time', type=float, default=1.0,
                    help='seconds per measurement')
+    p.add_argument('--count-ops', action='store_true',
+                   help='also print the ATen operators of one forward')
     return p.parse_args()
 
 
@@ -96,6 +102,27 @@ def cuda_graph(module, x: torch.Tensor):
     return graph.replay
 
 
+def count_ops(module, x: torch.Tensor) -> list[str]:
+    """The non-view ATen operators one inference forward dispatches."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Recorder(TorchDispatchMode):
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.ops: list[str] = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if not func.is_view:
+                self.ops.append(func.overloadpacket.__name__)
+            return func(*args, **(kwargs or {}))
+
+    module.eval()
+    with torch.no_grad(), Recorder() as recorder:
+        module(x)
+    return recorder.ops
+
+
 def fmt_ms(ms: float) -> str:
     """Milliseconds with 3 significant digits below 1 ms (GPU rows)."""
     return f'{ms:.2f}' if ms >= 1 else f'{ms:.3g}'
@@ -118,6 +145,17 @@ def main() -> None:
           f'x{torch.get_num_threads()} threads, GPU {gpu}')
     print('dense = FFN 256->2048->256; moe = from_dense(N=8, k=2): 16 experts '
           'x 1024, top-2 (equal active parameters)\n')
+    if args.count_ops:
+        dense, moe = build('cpu', torch.float32)
+        x = torch.randn(2, 900, 256)
+        print('ATen operators per inference forward (2x900 tokens):')
+        for name, module, path in [('dense FFN', dense, None)] + [
+                (f'moe {p}', moe, p) for p in ALL_PATHS if p != 'auto']:
+            if path is not None:
+                moe.moe.dispatch = path
+            ops = count_ops(module, x)
+            print(f'- {name}: {len(ops)}: {" ".join(ops)}')
+        print()
     head = ['device', 'dtype', 'mode', 'tokens', 'dense ms'] + [
         f'moe {p} ms' for p in args.paths] + ['moe/dense (auto)']
     print('| ' + ' | '.join(head) + ' |')
@@ -141,6 +179,11 @@ def main() -> None:
                     if path == 'dense' and (num_tokens * 16 * 1024 >
                                             DENSE_PATH_MAX_ELEMENTS):
                         row.append('skipped')
+                        continue
+                    if mode == 'graph' and (path == 'loop' or (
+                            path == 'auto' and select_dispatch(
+                                num_tokens, 16, x.device, dtype) == 'loop')):
+                        row.append('n/a (host sync)')  # cannot be captured
                         continue
                     moe.moe.dispatch = path
                     try:

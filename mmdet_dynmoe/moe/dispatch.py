@@ -131,7 +131,7 @@ def dispatch_sorted(x: Tensor, weights: Tensor, indices: Tensor,
     # sorted rows has a fixed output size; bincount would sync on CUDA.
     ends = torch.searchsorted(
         expert_of_row, torch.arange(num_experts, device=flat.device),
-        right=True)
+        right=True, out_int32=True)
     x_sorted = x.index_select(0, order // top_k)
     if mode == 'loop':
         ends_host = ends.tolist()  # the loop needs sizes on the host
@@ -142,9 +142,10 @@ def dispatch_sorted(x: Tensor, weights: Tensor, indices: Tensor,
             y_kept.new_zeros(flat.shape[0] - ends_host[-1], x.shape[1])
         ])
     elif mode == 'grouped_mm':
-        offsets = ends.to(torch.int32)
-        rows = expert_of_row.clamp(max=num_experts - 1)
-        y_sorted = experts.forward_grouped(x_sorted, rows, offsets)
+        # Dropped slots (bucket E) take expert E-1's bias; zeroed below.
+        rows = expert_of_row if keep is None else expert_of_row.clamp(
+            max=num_experts - 1)
+        y_sorted = experts.forward_grouped(x_sorted, rows, ends)
         if keep is not None:  # rows past the last group are undefined
             y_sorted = y_sorted.masked_fill(
                 (expert_of_row == num_experts).unsqueeze(1), 0)

@@ -178,10 +178,11 @@ class MoELayer(nn.Module):
                                  self.top_k / self.num_experts)
             keep = capacity_keep_mask(route.indices, self.num_experts,
                                       capacity)
-        out = dispatch(flat, route.weights, route.indices, self.experts,
+        weights = route.weights
+        if self.routed_scale != 1.0:  # on (T, k) weights, not (T, C) output
+            weights = weights * self.routed_scale
+        out = dispatch(flat, weights, route.indices, self.experts,
                        self.dispatch, keep)
-        if self.routed_scale != 1.0:
-            out = out * self.routed_scale
         if self.shared_experts is not None:
             out = out + self.shared_experts.forward_all(flat)[0]
         if selected is not None:  # padding: zeros before the bias

@@ -28,7 +28,7 @@ run)
   python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' | tee -a "$out/gpu.txt"
   python3 -m pytest -q -p no:cacheprovider tests/test_moe_engine_cuda.py 2>&1 \
     | tee "$out/pytest.txt" | tail -25 || true
-  python3 tools/benchmark_moe.py --device cuda --modes infer train graph 2>&1 | tee "$out/benchmark.md" ;;
+  python3 tools/benchmark_moe.py --device cuda --modes infer train graph --count-ops 2>&1 | tee "$out/benchmark.md" ;;
 *)
   echo "usage: $0 stage|run" >&2; exit 2 ;;
 esac
