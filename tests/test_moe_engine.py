@@ -146,6 +146,33 @@ def test_auto_dispatch_uses_the_loop_on_cpu_at_every_size():
         assert select_dispatch(40000, 16, cuda, torch.float32) == 'loop'
 
 
+@pytest.mark.parametrize('path,dtype', [('dense', torch.float32),
+                                        ('grouped_mm', torch.bfloat16)])
+@pytest.mark.parametrize('router', ['TopKRouter', 'HierarchicalRouter'])
+def test_dense_and_grouped_paths_compile_into_one_graph_with_losses(
+        path, dtype, router):
+    # fullgraph=True errors on a graph break, e.g. Python control flow on
+    # expert counts (the loop path's split sizes break it). Users can
+    # torch.compile a model with MoE layers without splitting it there.
+    # (Host syncs proper are checked on CUDA: test_moe_engine_cuda.py.)
+    router_cfg = dict(type=router)
+    if router == 'HierarchicalRouter':
+        router_cfg.update(num_groups=3, top_groups=2)
+    layer = make_layer(dispatch=path, router_cfg=router_cfg).to(dtype)
+    x = torch.randn(2, 40, 16).to(dtype)
+    for training in (False, True):
+        layer.train(training)
+        torch._dynamo.reset()
+        compiled = torch.compile(layer, backend='aot_eager', fullgraph=True)
+        out = compiled(x)
+        aux = layer.pop_aux_losses()
+        torch.testing.assert_close(out, layer(x), rtol=TOL[dtype],
+                                   atol=TOL[dtype])
+        expected = {'loss_moe_balance', 'loss_moe_z'} if training else set()
+        assert expected <= set(aux) and (training or not aux)
+        layer.pop_aux_losses()
+
+
 def test_load_balancing_loss_is_one_when_uniform_and_e_over_k_at_worst():
     num_experts, top_k = 4, 2
     probs = torch.full((8, num_experts), 0.25)

@@ -18,6 +18,8 @@ each is a kernel launch, and launches, not FLOPs, set the time.
 
 Mode ``graph`` (CUDA only) replays inference captured in a CUDA graph, for
 dense and MoE alike: what is left once kernel-launch overhead is gone.
+Mode ``compile`` times inference of ``torch.compile(module)`` (inductor;
+the first call, which compiles, is not timed).
 """
 from __future__ import annotations
 
@@ -38,7 +40,8 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--device', choices=('cpu', 'cuda', 'all'), default='all')
     p.add_argument('--paths', nargs='+', choices=ALL_PATHS, default=ALL_PATHS)
-    p.add_argument('--modes', nargs='+', choices=('infer', 'train', 'graph'),
+    p.add_argument('--modes', nargs='+',
+                   choices=('infer', 'train', 'graph', 'compile'),
                    default=('infer', 'train'))
     p.add_argument('--sizes', nargs='+', default=None, metavar='BxN',
                    help='token layouts to time (default: 2x900 8x900 '
@@ -64,8 +67,11 @@ def build(device: str, dtype: torch.dtype):
 
 
 def time_ms(module, x: torch.Tensor, mode: str, min_run_time: float) -> float:
-    if mode in ('infer', 'graph'):
+    if mode in ('infer', 'graph', 'compile'):
         module.eval()
+        if mode == 'compile':
+            torch._dynamo.reset()  # fresh: paths share one module
+            module = torch.compile(module)
 
         def fn():
             with torch.no_grad():
@@ -188,7 +194,7 @@ def main() -> None:
                     moe.moe.dispatch = path
                     try:
                         t = time_ms(moe, x, mode, args.min_run_time)
-                    except (RuntimeError, NotImplementedError) as e:
+                    except Exception as e:  # a path this build cannot run
                         row.append(f'n/a ({type(e).__name__})')
                         continue
                     row.append(fmt_ms(t))

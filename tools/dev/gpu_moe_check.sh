@@ -6,6 +6,8 @@
 #                 (../shared/gpu/stage.sh plus pytest's wheels, into .gpu/)
 #   device run:   carry [".gpu"], command:
 #                 bash tools/dev/gpu_moe_check.sh run
+#   if device time is left, a second call while the machine is warm:
+#                 bash tools/dev/gpu_moe_check.sh compile
 #
 # `run` installs the staged stack (../shared/gpu/README.md: builds mmcv's
 # CUDA ops, ~4.5 min on a fresh machine), runs tests/test_moe_engine_cuda.py
@@ -29,6 +31,12 @@ run)
   python3 -m pytest -q -p no:cacheprovider tests/test_moe_engine_cuda.py 2>&1 \
     | tee "$out/pytest.txt" | tail -25 || true
   python3 tools/benchmark_moe.py --device cuda --modes infer train graph --count-ops 2>&1 | tee "$out/benchmark.md" ;;
+compile)  # torch.compile (inductor) at 8x900: ~2-3 min of compiling
+  out=${OUT:-/tmp/gpu_moe_check}; mkdir -p "$out"
+  bash .gpu/setup.sh 2>&1 | tail -1
+  export PYTHONPATH=$(cat /tmp/dynmoe_pythonpath)
+  python3 tools/benchmark_moe.py --device cuda --sizes 8x900 2x900 --modes compile \
+    --paths auto grouped_mm dense 2>&1 | grep -v '^E1' | tee "$out/benchmark_compile.md" ;;
 *)
-  echo "usage: $0 stage|run" >&2; exit 2 ;;
+  echo "usage: $0 stage|run|compile" >&2; exit 2 ;;
 esac
