@@ -7,7 +7,7 @@ the same active parameters per token. Times are medians of
 no_grad) and a training step (forward + backward), and every dispatch path
 next to ``auto``.
 
-    python tools/benchmark_moe.py                  # CPU fp32 (+ CUDA bf16 if present)
+    python tools/benchmark_moe.py          # CPU fp32 (+ CUDA bf16 if present)
     python tools/benchmark_moe.py --device cuda --paths auto grouped_mm
     python tools/benchmark_moe.py --sizes 1x1 1x64 --modes infer
     python tools/benchmark_moe.py --device cuda --modes infer graph

@@ -8,7 +8,8 @@ from .layer import MoELayer
 
 def moe_layers(model: nn.Module) -> list[tuple[str, MoELayer]]:
     """``(name, layer)`` of every :class:`MoELayer` in ``model``, in order."""
-    return [(n, m) for n, m in model.named_modules() if isinstance(m, MoELayer)]
+    return [(n, m) for n, m in model.named_modules()
+            if isinstance(m, MoELayer)]
 
 
 def pop_moe_aux_losses(model: nn.Module,

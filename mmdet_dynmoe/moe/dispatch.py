@@ -36,8 +36,9 @@ DISPATCH_MODES = ('auto', 'loop', 'grouped_mm', 'dense')
 #: ``auto`` uses the dense path while ``num_tokens * num_experts`` is at most
 #: this. CPU: never; reading every expert's weights costs more than the
 #: loop's scatter even for one token (``tools/benchmark_moe.py --sizes 1x1``:
-#: 3.31 vs 0.41 ms, 16 x 1024 experts). CUDA: launch-bound at small sizes, where
-#: three kernels beat 2 per expert; the value is not yet measured on a GPU.
+#: 3.31 vs 0.41 ms, 16 x 1024 experts). CUDA: launch-bound at small sizes,
+#: where its few kernels beat the sorted paths' ~20; the value is not yet
+#: measured on a GPU.
 DENSE_MAX_TOKEN_EXPERTS = {'cpu': 0, 'cuda': 65536}
 
 

@@ -76,7 +76,7 @@ class GroupedExperts(nn.Module):
 
     def num_params_per_expert(self) -> int:
         """Parameters one token uses in one expert."""
-        return 2 * self.embed_dims * self.hidden_channels + self.hidden_channels
+        return self.hidden_channels * (2 * self.embed_dims + 1)
 
     def _weights(self, dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
         # Experts compute in the input's dtype (a no-op cast when equal), so

@@ -39,9 +39,10 @@ def split_dense_mlp(w1: Tensor, b1: Tensor, w2: Tensor, num_copies: int,
     """
     hidden, embed_dims = w1.shape
     if hidden % granularity:
+        divisors = [g for g in range(1, hidden + 1) if hidden % g == 0]
         raise ValueError(f'feedforward_channels={hidden} is not divisible by '
                          f'granularity={granularity}; allowed granularities: '
-                         f'{[g for g in range(1, hidden + 1) if hidden % g == 0][:12]}...')
+                         f'{divisors[:12]}...')
     if w2.shape != (embed_dims, hidden) or b1.shape != (hidden, ):
         raise ValueError(f'dense MLP shapes do not chain: w1 {tuple(w1.shape)}'
                          f', b1 {tuple(b1.shape)}, w2 {tuple(w2.shape)}')
