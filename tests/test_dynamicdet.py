@@ -277,6 +277,25 @@ def test_real_per_image_losses_are_each_image_alone(tiny_synthetic):
     torch.testing.assert_close(per_image[1], alone)
 
 
+@pytest.mark.parametrize('router_config,deterministic', [
+    ('dynamicdet-faster-rcnn_r18-tiny_router-1e_synthetic-mixed.py', False),
+    ('dynamicdet-faster-rcnn_r18-tiny_router-1e-allsamples_synthetic-mixed.py',
+     True)
+])
+def test_two_stage_router_targets_are_deterministic_only_with_all_samples(
+        tiny_synthetic, router_config, deterministic):
+    model = _build(f'dynamicdet/{router_config}', step=1).eval()
+    data = _batch(tiny_synthetic, model, training=True)
+    gaps = []
+    for seed in (0, 1):  # mmdet's samplers draw from torch's RNG
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            _, loss1, loss2 = model.per_image_path_losses(
+                data['inputs'], data['data_samples'])
+        gaps.append(loss1 - loss2)
+    assert torch.equal(gaps[0], gaps[1]) == deterministic
+
+
 def test_loss_gap_history_survives_checkpoint_round_trip():
     model = _build(step=2)
     model.loss_gap.update(torch.tensor([0.5, -2.0, 3.0, 1.0]))
