@@ -1,4 +1,5 @@
-"""A slow, obviously-correct per-token MoE used to check the fast paths."""
+"""A slow, obviously-correct per-token MoE used to check the fast paths,
+and the helpers that compare a layer with it (CPU and CUDA tests)."""
 from __future__ import annotations
 
 import torch
@@ -26,3 +27,26 @@ def reference_moe(layer: MoELayer, x: Tensor) -> Tensor:
             out[t] += h @ sh.w2[0].double()
     out += layer.bias.detach().double()
     return out.view(x.shape)
+
+
+PATHS = ('loop', 'grouped_mm', 'dense')
+TOL = {torch.float32: 1e-5, torch.bfloat16: 3e-2, torch.float16: 5e-3}
+
+
+def make_layer(num_experts=6, top_k=2, embed=16, hidden=24, **kw) -> MoELayer:
+    torch.manual_seed(0)
+    layer = MoELayer(embed, hidden, num_experts, top_k, **kw)
+    with torch.no_grad():
+        layer.bias.normal_()
+    return layer.eval()
+
+
+def assert_close_to_reference(layer, x, dtype=torch.float32):
+    ref = reference_moe(layer, x)
+    with torch.no_grad():
+        out = layer(x)
+    assert out.dtype == x.dtype and out.shape == x.shape
+    assert out.device == x.device
+    err = (out.double() - ref).abs().max().item()
+    scale = max(ref.abs().max().item(), 1.0)
+    assert err <= TOL[dtype] * scale, (layer.dispatch, dtype, err)

@@ -11,31 +11,10 @@ import torch
 from mmdet_dynmoe.moe import (MoELayer, load_balancing_loss, router_z_loss,
                               select_dispatch, split_dense_mlp,
                               upcycle_dense_mlp)
-from moe_reference import reference_moe
+from moe_reference import (PATHS, TOL, assert_close_to_reference, make_layer,
+                           reference_moe)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-PATHS = ('loop', 'grouped_mm', 'dense')
-TOL = {torch.float32: 1e-5, torch.bfloat16: 3e-2, torch.float16: 5e-3}
-
-
-def make_layer(num_experts=6, top_k=2, embed=16, hidden=24, **kw) -> MoELayer:
-    torch.manual_seed(0)
-    layer = MoELayer(embed, hidden, num_experts, top_k, **kw)
-    with torch.no_grad():
-        layer.bias.normal_()
-    return layer.eval()
-
-
-def assert_close_to_reference(layer, x, dtype=torch.float32):
-    ref = reference_moe(layer, x)
-    with torch.no_grad():
-        out = layer(x)
-    assert out.dtype == x.dtype and out.shape == x.shape
-    err = (out.double() - ref).abs().max().item()
-    scale = max(ref.abs().max().item(), 1.0)
-    assert err <= TOL[dtype] * scale, (layer.dispatch, dtype, err)
-
 
 @pytest.mark.parametrize('path', PATHS)
 @pytest.mark.parametrize('num_tokens', [1, 7, 300])
