@@ -9,9 +9,9 @@ per-token reference):
     device sync on CUDA); the best CPU path at detection sizes.
 ``grouped_mm``
     Same sorted layout, one ``grouped_mm`` kernel per linear layer and no
-    host sync (the whole layer runs without one when every token is
-    valid: ``tests/test_moe_engine.py`` checks it on CUDA). Fast on CUDA
-    for bf16 on SM90+ (Hopper).
+    host sync (the whole layer is written to run without one when every
+    token is valid; ``tests/test_moe_engine_cuda.py`` checks it on a GPU).
+    Fast on CUDA for bf16 on SM90+ (Hopper).
 ``dense``
     Every expert on every token with batched matmuls, combined with a dense
     (T, E) gate matrix. Computes ``E / top_k`` times more, but launches three

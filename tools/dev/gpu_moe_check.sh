@@ -15,6 +15,13 @@
 # (gpu.txt, pytest.txt, benchmark.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+
+device_env() {  # the staged stack on PYTHONPATH, logs to $out
+  out=${OUT:-/tmp/gpu_moe_check}; mkdir -p "$out"
+  bash .gpu/setup.sh 2>&1 | tail -5
+  export PYTHONPATH=$(cat /tmp/dynmoe_pythonpath)
+}
+
 case "${1:-}" in
 stage)
   bash ../shared/gpu/stage.sh
@@ -23,20 +30,16 @@ stage)
     pytest pluggy iniconfig packaging pygments
   du -sh .gpu ;;
 run)
-  out=${OUT:-/tmp/gpu_moe_check}; mkdir -p "$out"
-  bash .gpu/setup.sh 2>&1 | tail -5
-  export PYTHONPATH=$(cat /tmp/dynmoe_pythonpath)
+  device_env
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out/gpu.txt"
   python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' | tee -a "$out/gpu.txt"
   python3 -m pytest -q -p no:cacheprovider tests/test_moe_engine_cuda.py 2>&1 \
     | tee "$out/pytest.txt" | tail -25 || true
   python3 tools/benchmark_moe.py --device cuda --modes infer train graph --count-ops 2>&1 | tee "$out/benchmark.md" ;;
-compile)  # torch.compile (inductor) at 8x900: ~2-3 min of compiling
-  out=${OUT:-/tmp/gpu_moe_check}; mkdir -p "$out"
-  bash .gpu/setup.sh 2>&1 | tail -1
-  export PYTHONPATH=$(cat /tmp/dynmoe_pythonpath)
+compile)  # torch.compile (inductor) at 8x900 and 2x900: ~2-3 min of compiling
+  device_env
   python3 tools/benchmark_moe.py --device cuda --sizes 8x900 2x900 --modes compile \
-    --paths auto grouped_mm dense 2>&1 | grep -v '^E1' | tee "$out/benchmark_compile.md" ;;
+    --paths auto grouped_mm dense 2>&1 | tee "$out/benchmark_compile.md" ;;
 *)
   echo "usage: $0 stage|run|compile" >&2; exit 2 ;;
 esac
