@@ -4,14 +4,19 @@ Importing the package (directly or through
 ``custom_imports=dict(imports=['mmdet_dynmoe'])``) fixes the known breakages
 of the supported stack (see :mod:`mmdet_dynmoe.compat`) and registers every
 component into mmdet's registries.
+
+Layout: one folder per method (``dynamic_dino/``, ``hi_moe/``,
+``dynamicdet/``, ``damex/``; each ``__init__`` is the method's map), the
+MoE engine (``moe/``, plain PyTorch), the mmdet adapters of the engine
+(``models/``), and shared pieces by kind (``datasets/``, ``evaluation/``,
+``engine/``, ``visualization/``, ``compat/``, ``synthetic/``,
+``testing/``).
 """
 from . import compat  # noqa: F401  (first: fixes apply before anything loads)
-from . import (damex, datasets, dynamicdet, engine, models,  # noqa: F401
-               registry)
-from .config_files import config_file, register_config_scope
-from .text_encoder import minilm_path
+from . import (damex, datasets, dynamic_dino, dynamicdet,  # noqa: F401
+               engine, evaluation, hi_moe, models, registry)
+from .config_files import config_file
+from .dynamic_dino import minilm_path
 from .version import __version__
-
-register_config_scope()
 
 __all__ = ['__version__', 'config_file', 'minilm_path']

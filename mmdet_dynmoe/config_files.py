@@ -8,7 +8,8 @@ them from another project:
 - ``_base_ = 'mmdet_dynmoe::moe/<config>.py'`` once ``mmdet_dynmoe`` is
   imported before the config is parsed: our ``tools/train.py`` /
   ``tools/test.py`` and ``mim train/test mmdet_dynmoe`` do that
-  (:func:`register_config_scope` runs on import);
+  (:func:`mmdet_dynmoe.compat.config_scope.register_config_scope` runs
+  on import);
 - ``_base_ = __import__('mmdet_dynmoe').config_file('moe/<config>.py')``
   with stock ``mim train mmdet`` / mmdet's ``tools/train.py``: mmengine
   evaluates the ``_base_`` expression, which imports us and returns the
@@ -20,15 +21,15 @@ import os
 import os.path as osp
 
 PACKAGE = 'mmdet_dynmoe'
-_PACKAGE_DIR = osp.dirname(osp.abspath(__file__))
+PACKAGE_DIR = osp.dirname(osp.abspath(__file__))
 
 
 def config_dir() -> str:
     """Folder of the shipped configs (the repository's when run from it)."""
-    shipped = osp.join(_PACKAGE_DIR, '.mim', 'configs')
+    shipped = osp.join(PACKAGE_DIR, '.mim', 'configs')
     if osp.isdir(shipped):
         return shipped
-    return osp.join(osp.dirname(_PACKAGE_DIR), 'configs')
+    return osp.join(osp.dirname(PACKAGE_DIR), 'configs')
 
 
 def available_config_folders() -> list[str]:
@@ -56,36 +57,3 @@ def config_file(path: str) -> str:
             f'{available_config_folders()}' +
             (f'; configs in {osp.dirname(path)}/: {inside}' if inside else ''))
     return full
-
-
-def register_config_scope() -> None:
-    """Let mmengine resolve ``mmdet_dynmoe::`` in ``_base_``.
-
-    mmengine only resolves ``pkg::`` for packages in its ``MODULE2PACKAGE``
-    table; add ours, and make an unknown path an error that lists our
-    config folders instead of a bare "file does not exist".
-    """
-    from mmengine.config import config as config_module
-    from mmengine.config import utils
-    utils.MODULE2PACKAGE.setdefault(PACKAGE, PACKAGE)
-    if getattr(config_module._get_external_cfg_base_path, '_dynmoe', False):
-        return
-    by_metafile = config_module._get_external_cfg_path
-    by_path = config_module._get_external_cfg_base_path
-
-    def ours(package_path: str) -> bool:
-        return osp.realpath(package_path) == osp.realpath(_PACKAGE_DIR)
-
-    def external_cfg_path(package_path: str, cfg_name: str) -> str:
-        if ours(package_path):  # no model-index.yml: resolve by path
-            raise ValueError(f'{PACKAGE} has no model index')
-        return by_metafile(package_path, cfg_name)
-
-    def external_cfg_base_path(package_path: str, cfg_name: str) -> str:
-        if ours(package_path):
-            return config_file(cfg_name)
-        return by_path(package_path, cfg_name)
-
-    external_cfg_base_path._dynmoe = True
-    config_module._get_external_cfg_path = external_cfg_path
-    config_module._get_external_cfg_base_path = external_cfg_base_path

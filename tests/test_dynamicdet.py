@@ -203,7 +203,7 @@ def test_step1_then_step2_train_and_test_one_and_two_stage(
                and not torch.equal(v, step1_state[k])}
     # Only the router trained (BN statistics included); the loss-gap history
     # is the new buffer of step 2.
-    assert changed == {'router', 'loss_gap'}
+    assert changed == {'difficulty_router', 'loss_gap'}
     assert len(runner.model.loss_gap) == 4  # 2 iterations x 2 images
 
 
@@ -211,17 +211,17 @@ def test_step2_freezes_all_but_router_and_keeps_the_rest_in_eval():
     model = _build(step=2)
     trainable = {n.split('.')[0] for n, p in model.named_parameters()
                  if p.requires_grad}
-    assert trainable == {'router'}
+    assert trainable == {'difficulty_router'}
     model.train()
-    assert model.router.training
+    assert model.difficulty_router.training
     for name, module in model.named_modules():
-        if name and not name.startswith('router'):
+        if name and not name.startswith('difficulty_router'):
             assert not module.training, name
     # Step 1 trains both detectors and leaves the unused router alone.
     step1 = _build(step=1)
     frozen = {n.split('.')[0] for n, p in step1.named_parameters()
               if not p.requires_grad}
-    assert frozen == {'router'}
+    assert frozen == {'difficulty_router'}
 
 
 def test_router_loss_matches_hand_computed_value_with_running_median():
@@ -332,7 +332,7 @@ def _predictable(model: DynamicDetector) -> DynamicDetector:
         det.bbox_head.retina_cls.bias.data.zero_()
         det.bbox_head.test_cfg.max_per_img = 20
     # Spread the router's scores so that a threshold splits the batch.
-    torch.nn.init.normal_(model.router.fc2.weight, std=5.0)
+    torch.nn.init.normal_(model.difficulty_router.fc2.weight, std=5.0)
     return model.eval()
 
 

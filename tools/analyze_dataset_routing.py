@@ -26,29 +26,21 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def plot(layers: dict, path: str) -> None:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(layers), squeeze=False,
-                             figsize=(3.4 * len(layers), 3))
-    for i, (ax, (name, info)) in enumerate(zip(axes[0], layers.items())):
-        im = ax.imshow(info['share'], vmin=0, vmax=1, cmap='viridis')
-        ax.set_yticks(range(len(info['datasets'])),
-                      info['datasets'] if i == 0 else [])
-        ax.set_xlabel('expert')
-        title = name if 'purity' not in info else \
-            f'{name}\npurity {info["purity"]["mean"]:.2f}'
-        ax.set_title(title, fontsize=9)
-    fig.colorbar(im, ax=axes[0].tolist(), label='share of slots')
-    fig.savefig(path, dpi=100, bbox_inches='tight')
-    plt.close(fig)
+    from mmdet_dynmoe.visualization import heatmap_row
+    heatmap_row([dict(values=info['share'],
+                      rows=info['datasets'] if i == 0 else [],
+                      title=name if 'purity' not in info else
+                      f'{name}\npurity {info["purity"]["mean"]:.2f}')
+                 for i, (name, info) in enumerate(layers.items())], path,
+                xlabel='expert', colorbar_label='share of slots',
+                panel_size=(3.4, 3.0))
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
     import mmdet_dynmoe  # noqa: F401
-    from mmdet_dynmoe.analysis import (expert_load_by_dataset, routing_purity,
-                                       val_with_routing_stats)
+    from mmdet_dynmoe.damex import expert_load_by_dataset, routing_purity
+    from mmdet_dynmoe.engine import val_with_routing_stats
 
     runner, model, layers, metrics = val_with_routing_stats(
         args.config, args.checkpoint, args.out, per_image=True)

@@ -30,6 +30,8 @@ def plot_layer(name: str, stats: dict, out_dir: str) -> list[str]:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
+    from mmdet_dynmoe.visualization import heatmap_row
     load = stats['load'].double()
     co = stats['coactivation'].double()
     share = co / load.clamp(min=1).unsqueeze(1)
@@ -44,24 +46,19 @@ def plot_layer(name: str, stats: dict, out_dir: str) -> list[str]:
     fig.tight_layout()
     fig.savefig(files[-1], dpi=100)
     plt.close(fig)
-    fig, ax = plt.subplots(figsize=(5, 4.5))
-    im = ax.imshow(share.numpy(), vmin=0, vmax=1, cmap='viridis')
-    ax.set_xlabel('partner j')
-    ax.set_ylabel('expert i')
-    ax.set_title(f'{name}: P(j | i)')
-    fig.colorbar(im, ax=ax)
-    files.append(osp.join(out_dir, f'{name}_coactivation.png'))
-    fig.tight_layout()
-    fig.savefig(files[-1], dpi=100)
-    plt.close(fig)
+    files.append(heatmap_row(
+        [dict(values=share.numpy(), title=f'{name}: P(j | i)')],
+        osp.join(out_dir, f'{name}_coactivation.png'), xlabel='partner j',
+        colorbar_label='P(j | i)', ylabel='expert i',
+        panel_size=(5.0, 4.5)))
     return files
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
     import mmdet_dynmoe  # noqa: F401
-    from mmdet_dynmoe.analysis import (partners_table, summarize_layer,
-                                       val_with_routing_stats)
+    from mmdet_dynmoe.dynamic_dino import partners_table, summarize_layer
+    from mmdet_dynmoe.engine import val_with_routing_stats
 
     _, _, layers, metrics = val_with_routing_stats(
         args.config, args.checkpoint, args.out, max_images=args.max_images)

@@ -29,29 +29,20 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def plot(layers: dict, path: str) -> None:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(layers), squeeze=False,
-                             figsize=(3.2 * len(layers), 3))
-    for ax, (name, info) in zip(axes[0], layers.items()):
-        im = ax.imshow(info['usage'], vmin=0, vmax=1, cmap='viridis')
-        ax.set_yticks(range(len(info['domains'])), info['domains'])
-        ax.set_xlabel('expert group')
-        ax.set_title(f'{name}\nseparation {info["separation"]:.2f}',
-                     fontsize=9)
-    fig.colorbar(im, ax=axes[0].tolist(), label='share of images')
-    fig.savefig(path, dpi=100, bbox_inches='tight')
-    plt.close(fig)
+    from mmdet_dynmoe.visualization import heatmap_row
+    heatmap_row([dict(values=info['usage'], rows=info['domains'],
+                      title=f'{name}\nseparation {info["separation"]:.2f}')
+                 for name, info in layers.items()], path,
+                xlabel='expert group', colorbar_label='share of images',
+                panel_size=(3.2, 3.0))
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
     import mmdet_dynmoe  # noqa: F401
-    from mmdet_dynmoe.analysis import (domain_separation,
-                                       group_usage_by_domain,
-                                       val_with_routing_stats)
-    from mmdet_dynmoe.moe import HierarchicalRouter
+    from mmdet_dynmoe.engine import val_with_routing_stats
+    from mmdet_dynmoe.hi_moe import (HierarchicalRouter, domain_separation,
+                                     group_usage_by_domain)
 
     def per_image_groups(layer) -> bool:
         return isinstance(layer.router, HierarchicalRouter) and \

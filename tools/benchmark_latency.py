@@ -26,28 +26,21 @@ def parse_args(argv=None) -> argparse.Namespace:
 def measure(config: str, checkpoint: str | None, images: int, warmup: int,
             device: str) -> list[float]:
     import torch
-    from mmengine.config import Config
     from mmengine.dataset import pseudo_collate
-    from mmengine.runner import load_checkpoint
 
-    from mmdet.registry import DATASETS, MODELS
-    cfg = Config.fromfile(config)
-    model = MODELS.build(cfg.model)
-    if checkpoint:
-        load_checkpoint(model, checkpoint, map_location='cpu')
-    model.to(device).eval()
+    from mmdet.registry import DATASETS
+    from mmdet_dynmoe.engine import load_model, synchronize
+    model, cfg, _ = load_model(config, checkpoint, device=device)
     dataset = DATASETS.build(cfg.val_dataloader.dataset)
     times = []
     with torch.no_grad():
         for i in range(min(images + warmup, len(dataset))):
             data = model.data_preprocessor(pseudo_collate([dataset[i]]),
                                            False)
-            if device.startswith('cuda'):
-                torch.cuda.synchronize()
+            synchronize(model)
             start = time.perf_counter()
             model(**data, mode='predict')
-            if device.startswith('cuda'):
-                torch.cuda.synchronize()
+            synchronize(model)
             if i >= warmup:
                 times.append((time.perf_counter() - start) * 1e3)
     return times

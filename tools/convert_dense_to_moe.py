@@ -29,21 +29,18 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    import mmdet_dynmoe  # noqa: F401
-    from mmengine.config import Config
-    from mmengine.runner import load_checkpoint
-    from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
+
+    import mmdet_dynmoe  # noqa: F401
+    from mmdet_dynmoe.engine import load_model
     register_all_modules()
-    cfg = Config.fromfile(args.config)
     torch.manual_seed(args.seed)
-    model = MODELS.build(cfg.model)
+    model, cfg, meta = load_model(args.config, args.dense_checkpoint,
+                                  strict=True)
     names = getattr(model, 'moe_ffn_names', [])
     if not names:
         raise SystemExit(f'{args.config} builds no MoE layer (no moe_cfg)')
-    ckpt = load_checkpoint(model, args.dense_checkpoint, map_location='cpu',
-                           strict=True)
-    meta = dict(ckpt.get('meta', {}), upcycled_from=args.dense_checkpoint,
+    meta = dict(meta, upcycled_from=args.dense_checkpoint,
                 moe_cfg=cfg.model.moe_cfg.to_dict())
     torch.save(dict(state_dict=model.state_dict(), meta=meta), args.out)
     print(f'upcycled {len(names)} FFNs ({", ".join(names)}) -> {args.out}')

@@ -22,9 +22,9 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import mmdet_dynmoe  # noqa: F401  (registers DynamicDet)
-from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmdet_dynmoe.dynamicdet import path_flops
+from mmdet_dynmoe.engine import load_model
 
 #: parameters that only path 2 uses.
 PATH2_ONLY = ('backbone.backbone2', 'backbone.connections', 'detector2')
@@ -45,7 +45,7 @@ def main(argv=None) -> None:
     for config in args.configs:
         cfg = Config.fromfile(config)
         cfg.model.backbone.init_cfg = None  # weights do not change FLOPs
-        model = MODELS.build(cfg.model).eval()
+        model = load_model(cfg).model
         total = sum(p.numel() for p in model.parameters())
         path1 = sum(p.numel() for n, p in model.named_parameters()
                     if not n.startswith(PATH2_ONLY))

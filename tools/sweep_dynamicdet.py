@@ -34,7 +34,7 @@ from mmengine.runner import Runner
 
 import mmdet_dynmoe  # noqa: F401  (registers DynamicDet)
 from mmdet_dynmoe.dynamicdet import path_flops, threshold_for_hard_ratio
-from mmdet_dynmoe.dynamicdet.report_hook import spearman
+from mmdet_dynmoe.evaluation import spearman
 from mmdet_dynmoe.dynamicdet.routing_evaluation import (
     evaluate_choice, hard_mask, largest_fraction, load_dynamic_detector,
     measure_threshold_latencies, per_image_loss_gaps,

@@ -14,8 +14,9 @@ model = dict(
         capacity_factor=1.25,  # DAMEX: capacity 1.25 (counted drops)
         router_cfg=dict(type='TopKRouter', normalize=False, noise_std=1.0),
         balance_loss_weight=0.0,  # DAMEX: routing loss instead of balancing
-        routing_target_loss_weight=0.1 / 3,  # DAMEX: 0.1, mean over layers
         z_loss_weight=0.0),
+    routing_loss_weight=0.1,  # DAMEX: 0.1 ...
+    routing_loss_reduction='mean',  # ... x mean over the MoE layers
     # 11 datasets on 8 experts: the three artistic VOC-class sets share one,
     # as do the two small single-domain sets. Our choice: the official map is
     # hard-coded to its dataset order and one expert per GPU.

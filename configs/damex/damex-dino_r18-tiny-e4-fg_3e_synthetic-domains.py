@@ -3,4 +3,6 @@
 # official DAMEX counts every decoder query).
 _base_ = './damex-dino_r18-tiny-e4_3e_synthetic-domains.py'
 
-model = dict(routing_loss_tokens='foreground')
+model = dict(
+    routing_loss_tokens='foreground',
+    bbox_head=dict(type='DAMEXDINOHead'))  # records the matched queries

@@ -6,9 +6,9 @@ _base_ = './moe-dino_r18-tiny-e4_3e_synthetic-domains.py'
 model = dict(
     type='DAMEXDINO',
     dataset_experts=dict(studio=0, street=1, night=2, paper=3),  # DAMEX
+    # DAMEX: cross-entropy to the dataset's expert, 0.1 x mean over layers
+    routing_loss_weight=0.1,
+    routing_loss_reduction='mean',
     moe_cfg=dict(
-        balance_loss_weight=0.0,  # DAMEX: the routing loss *instead of* it
-        # DAMEX: cross-entropy to the dataset's expert, weight 0.1 averaged
-        # over the MoE layers (our per-layer losses are summed: 0.1 / 2)
-        routing_target_loss_weight=0.05))
+        balance_loss_weight=0.0))  # DAMEX: the routing loss *instead of* it
 custom_hooks = [dict(type='DatasetExpertsHook')]  # mapping vs datasets

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmdet.registry import HOOKS
+from mmdet_dynmoe.engine import unwrap_model
 
 
 @HOOKS.register_module()
@@ -13,8 +13,7 @@ class DatasetExpertsHook(Hook):
     datasets out (the mixture's ``metainfo['dataset_names']``)."""
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrap_model(runner.model)
         names = runner.train_dataloader.dataset.metainfo.get('dataset_names')
         if names is None:
             raise ValueError('DatasetExpertsHook: the training dataset has no '

@@ -19,6 +19,7 @@ come back in input order.
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Any, Optional, Union
 
 import torch
@@ -28,6 +29,7 @@ from torch import Tensor, nn
 from mmdet.models.detectors.base import BaseDetector
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
+from mmdet_dynmoe.engine.model_loading import unwrap_model
 from mmdet_dynmoe.models.freezing import freeze_except
 
 from .calibration import check_threshold, route_hard
@@ -72,9 +74,12 @@ class DynamicDetector(BaseDetector):
         step: 1 (joint training of both detectors) or 2 (router training).
         threshold: images with an easiness score below it go to detector 2;
             in [0, 1] (0: all detector 1, 1: all detector 2).
-        router: ``DifficultyRouter`` options: ``reduction`` (default 4) and
-            ``levels`` (backbone-1 levels it reads; default the backbone's
-            ``out_indices``).
+        difficulty_router: the image router's options (a
+            :class:`DifficultyRouter`, not a token router): ``reduction``
+            (default 4) and ``levels`` (backbone-1 levels it reads; default
+            the backbone's ``out_indices``).
+        router: the former name of ``difficulty_router`` (still read, with
+            a deprecation warning).
         zero_init_connections: see :class:`CascadeBackbone`.
         init_cfg: init of the whole model (the parts keep their own).
         **detector_cfg: the rest of the detector's config (``neck``,
@@ -89,6 +94,7 @@ class DynamicDetector(BaseDetector):
                  data_preprocessor: Optional[dict] = None,
                  step: int = 1,
                  threshold: float = 0.5,
+                 difficulty_router: Optional[dict] = None,
                  router: Optional[dict] = None,
                  zero_init_connections: bool = True,
                  init_cfg: Optional[dict] = None,
@@ -110,15 +116,23 @@ class DynamicDetector(BaseDetector):
                         backbone=dict(type=nn.Identity))
         self.detector1 = MODELS.build(copy.deepcopy(detector))
         self.detector2 = MODELS.build(detector)
-        router = dict(router or {})
+        if router is not None:
+            if difficulty_router is not None:
+                raise ValueError('DynamicDetector: give difficulty_router, '
+                                 'not also its former name router')
+            warnings.warn('DynamicDetector: the key router=... is now '
+                          'difficulty_router=... (same options)',
+                          DeprecationWarning)
+            difficulty_router = router
+        router = dict(difficulty_router or {})
         levels = tuple(router.pop('levels', self.backbone.out_indices))
         bad = [i for i in levels if not 0 <= i < self.backbone.num_levels]
         if bad or not levels:
             raise ValueError(
-                f'DynamicDetector: router levels={levels} must be backbone '
-                f'levels in [0, {self.backbone.num_levels - 1}]')
+                f'DynamicDetector: difficulty_router levels={levels} must be '
+                f'backbone levels in [0, {self.backbone.num_levels - 1}]')
         self.router_levels = levels
-        self.router = DifficultyRouter(
+        self.difficulty_router = DifficultyRouter(
             [self.backbone.level_channels[i] for i in levels], **router)
         #: running median of L1 - L2 (the router loss's offset D).
         self.loss_gap = RunningMedian()
@@ -139,9 +153,9 @@ class DynamicDetector(BaseDetector):
     def _freeze_for_step(self) -> None:
         if self.step == 1:
             # Unused in step 1: frozen so DDP sees no parameter without grad.
-            self.router.requires_grad_(False)
+            self.difficulty_router.requires_grad_(False)
             return
-        table = freeze_except(self, ['router.*'])
+        table = freeze_except(self, ['difficulty_router.*'])
         print_log(f'DynamicDet step 2: only the router trains\n{table}',
                   logger='current')
 
@@ -149,13 +163,17 @@ class DynamicDetector(BaseDetector):
         super().train(mode)
         if self.step == 2:  # frozen parts stay in eval mode (BN statistics)
             for name, child in self.named_children():
-                if name != 'router':
+                if name != 'difficulty_router':
                     child.eval()
         return self
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str,
                               *args: Any, **kwargs: Any) -> None:
         # Step 2 refuses to train a router on detectors nobody trained.
+        # Checkpoints written before the rename call the router 'router'.
+        for key in [k for k in state_dict if k.startswith(prefix + 'router.')]:
+            new = prefix + 'difficulty_router.' + key[len(prefix + 'router.'):]
+            state_dict[new] = state_dict.pop(key)
         if any(k.startswith(prefix + 'detector1.') for k in state_dict):
             self._step1_loaded = True
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
@@ -177,7 +195,7 @@ class DynamicDetector(BaseDetector):
 
     def router_scores(self, first: Features) -> Tensor:
         """(N,) easiness scores from every backbone-1 level (``first``)."""
-        return self.router([first[i] for i in self.router_levels])
+        return self.difficulty_router([first[i] for i in self.router_levels])
 
     # -- training ----------------------------------------------------------
 
@@ -333,9 +351,5 @@ class DynamicDetector(BaseDetector):
 
 def unwrap(model: nn.Module) -> DynamicDetector:
     """The :class:`DynamicDetector` inside a (DDP-)wrapped model."""
-    inner = getattr(model, 'module', model)
-    if not isinstance(inner, DynamicDetector):
-        raise TypeError(f'expected a DynamicDetector model, got '
-                        f'{type(inner).__name__}')
-    return inner
+    return unwrap_model(model, DynamicDetector)
 

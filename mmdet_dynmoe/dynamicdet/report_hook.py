@@ -4,14 +4,15 @@ from __future__ import annotations
 import json
 import os.path as osp
 import time
-from typing import Optional, Sequence
+from typing import Optional
 
-import numpy as np
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from mmdet.registry import HOOKS
+from mmdet_dynmoe.engine import synchronize
+from mmdet_dynmoe.evaluation import spearman
 
 from .dynamic_detector import unwrap
 from .path_complexity import path_flops
@@ -24,21 +25,6 @@ CALIBRATION_SUFFIX = '.dynamicdet.json'
 def calibration_file(checkpoint: str) -> str:
     """Where the calibration of ``checkpoint`` lives."""
     return osp.splitext(checkpoint)[0] + CALIBRATION_SUFFIX
-
-
-def spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    """Spearman rank correlation (tied values share their mean rank).
-
-    0.0 when either sequence is constant.
-    """
-    # Imported here: scipy comes with mmdet's requirements, but importing
-    # the package (e.g. on a bare GPU image) should not need it.
-    import scipy.stats
-
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if np.ptp(x) == 0 or np.ptp(y) == 0:
-        return 0.0
-    return float(scipy.stats.spearmanr(x, y).statistic)
 
 
 @HOOKS.register_module()
@@ -96,20 +82,14 @@ class DynamicDetReportHook(Hook):
         self._difficulty: list[float] = []
         self._path_flops: Optional[dict] = None
 
-    @staticmethod
-    def _sync(runner) -> None:
-        device = next(unwrap(runner.model).parameters()).device
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-
     def before_test_iter(self, runner, batch_idx: int,
                          data_batch=None) -> None:
-        self._sync(runner)
+        synchronize(unwrap(runner.model))
         self._start = time.perf_counter()
 
     def after_test_iter(self, runner, batch_idx: int, data_batch=None,
                         outputs=None) -> None:
-        self._sync(runner)
+        synchronize(unwrap(runner.model))
         self._seconds += time.perf_counter() - self._start
         for sample in outputs or []:
             self._images += 1

@@ -15,11 +15,11 @@ from typing import Iterable, Optional, Sequence
 
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmengine.runner import Runner, load_checkpoint
+from mmengine.runner import Runner
 
-from mmdet.registry import METRICS, MODELS
+from mmdet.registry import METRICS
 from mmdet.structures.bbox import scale_boxes
+from mmdet_dynmoe.engine import load_model, synchronize
 
 from .calibration import route_hard
 from .dynamic_detector import DynamicDetector
@@ -30,17 +30,11 @@ def load_dynamic_detector(config: str, checkpoint: Optional[str],
                           device: str = 'cpu'
                           ) -> tuple[DynamicDetector, Config]:
     """The model of ``config`` with ``checkpoint`` loaded, in eval mode."""
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    model = MODELS.build(cfg.model)
+    model, cfg, _ = load_model(config, checkpoint, cfg_options, device)
     if not isinstance(model, DynamicDetector):
         raise TypeError(f'{config}: model type={cfg.model.type!r} is not a '
                         'DynamicDetector')
-    if checkpoint:
-        load_checkpoint(model, checkpoint, map_location='cpu')
-    return model.to(device).eval(), cfg
+    return model, cfg
 
 
 def preprocessed_val_batches(model: DynamicDetector, cfg: Config,
@@ -59,12 +53,6 @@ def preprocessed_val_batches(model: DynamicDetector, cfg: Config,
     return batches
 
 
-def _sync(model) -> None:
-    device = next(model.parameters()).device
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
 @torch.no_grad()
 def measure_latency(model: DynamicDetector, batches: list,
                     threshold: float, warmup: int = 1) -> float:
@@ -80,10 +68,10 @@ def measure_latency(model: DynamicDetector, batches: list,
         seconds, images = 0.0, 0
         for batch in batches:
             samples = copy.deepcopy(batch['data_samples'])
-            _sync(model)
+            synchronize(model)
             start = time.perf_counter()
             model.predict(batch['inputs'], samples)
-            _sync(model)
+            synchronize(model)
             seconds += time.perf_counter() - start
             images += len(samples)
     finally:

@@ -1,30 +1,49 @@
-"""The MoE engine: plain PyTorch, no mmdet/mmcv/mmengine imports.
+"""The MoE engine: plain PyTorch, no mmdet/mmcv/mmengine imports, no method.
 
-router.py (scores -> top-k) | hierarchical_router.py (scene -> instance
-routing over expert groups) | token_layout.py (image of each token) |
-experts.py (stacked expert weights and math) |
-dispatch.py (permute -> experts -> combine) | losses.py (routing losses) |
-layer.py (MoELayer) | upcycle.py (dense -> experts) | stats.py (load and
-co-activation counts) | aux_losses.py (collect losses over a model).
+router.py (scores -> top-k; the Router contract) | token_layout.py (image
+of each token) | experts.py (stacked expert weights and math) |
+dispatch.py (permute -> experts -> combine) | losses.py (load balancing,
+z-loss, the token mean other losses share) | layer.py (MoELayer) |
+upcycle.py (dense -> experts) | stats.py (load and co-activation counts) |
+collect.py (gather the pending losses of a model's layers).
+
+Method-specific routers and losses live with their method (HI-MoE's
+HierarchicalRouter in :mod:`mmdet_dynmoe.hi_moe`, DAMEX's routing-target
+loss in :mod:`mmdet_dynmoe.damex`).
 """
-from .aux_losses import clear_moe_aux_losses, moe_layers, pop_moe_aux_losses
+from .collect import (clear_moe_aux_losses, moe_layers, pop_moe_aux_losses,
+                      pop_moe_routing)
 from .dispatch import DISPATCH_MODES, dispatch, select_dispatch
 from .experts import GroupedExperts
-from .hierarchical_router import HierarchicalRouter
-from .layer import MoELayer
-from .losses import (load_balancing_loss, router_z_loss, routing_target_loss,
-                     scene_diversity_loss)
-from .router import ROUTERS, RouterOutput, TopKRouter, build_router
+from .layer import MoELayer, RoutingRecord
+from .losses import load_balancing_loss, mean_over_tokens, router_z_loss
+from .router import (ROUTERS, Router, RouterOutput, TopKRouter, build_router,
+                     register_router)
 from .stats import RoutingStats
 from .token_layout import TokenLayout, flatten_tokens
 from .upcycle import split_dense_mlp, upcycle_dense_mlp, upcycled_router_weight
 
 __all__ = [
-    'DISPATCH_MODES', 'GroupedExperts', 'HierarchicalRouter', 'MoELayer',
-    'ROUTERS', 'RouterOutput', 'RoutingStats', 'TokenLayout', 'TopKRouter',
-    'build_router', 'clear_moe_aux_losses', 'dispatch', 'flatten_tokens',
-    'load_balancing_loss', 'moe_layers', 'pop_moe_aux_losses',
-    'router_z_loss', 'routing_target_loss', 'scene_diversity_loss',
-    'select_dispatch', 'split_dense_mlp', 'upcycle_dense_mlp',
-    'upcycled_router_weight'
+    'DISPATCH_MODES', 'GroupedExperts', 'MoELayer', 'ROUTERS', 'Router',
+    'RouterOutput', 'RoutingRecord', 'RoutingStats', 'TokenLayout',
+    'TopKRouter', 'build_router', 'clear_moe_aux_losses', 'dispatch',
+    'flatten_tokens', 'load_balancing_loss', 'mean_over_tokens',
+    'moe_layers', 'pop_moe_aux_losses', 'pop_moe_routing', 'register_router',
+    'router_z_loss', 'select_dispatch', 'split_dense_mlp',
+    'upcycle_dense_mlp', 'upcycled_router_weight'
 ]
+
+#: names that lived here before the method folders; importing one says where
+#: it went (the engine does not import methods).
+_MOVED = {
+    'HierarchicalRouter': 'mmdet_dynmoe.hi_moe',
+    'scene_diversity_loss': 'mmdet_dynmoe.hi_moe',
+    'routing_target_loss': 'mmdet_dynmoe.damex',
+}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        raise ImportError(f'mmdet_dynmoe.moe.{name} moved: import it from '
+                          f'{_MOVED[name]}')
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

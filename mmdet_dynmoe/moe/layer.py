@@ -4,23 +4,53 @@
 
 The layer keeps the routing losses of its training forward passes until a
 caller takes them with :meth:`MoELayer.pop_aux_losses` (see
-:mod:`mmdet_dynmoe.moe.aux_losses`); eval forward passes compute none.
+:mod:`mmdet_dynmoe.moe.collect`); eval forward passes compute none. The
+losses are the generic ones (load balancing, z-loss) plus whatever the
+router returns from its own ``losses()`` (see :class:`.router.Router`).
+A method that computes a loss of its own from the routing decisions (e.g.
+a supervised routing target) sets ``keep_routing`` and takes the training
+passes' :class:`RoutingRecord` s with :meth:`MoELayer.pop_routing`.
 """
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 from torch import Tensor, nn
 
 from .dispatch import capacity_keep_mask, check_dispatch_mode, dispatch
 from .experts import GroupedExperts
-from .losses import (LOSS_SCOPES, load_balancing_loss, router_z_loss,
-                     routing_target_loss, scene_diversity_loss)
+from .losses import check_loss_scope, load_balancing_loss, router_z_loss
 from .router import RouterOutput, build_router
 from .stats import RoutingStats
-from .token_layout import flatten_tokens
+from .token_layout import TokenLayout, flatten_tokens
+
+
+class RoutingRecord(NamedTuple):
+    """One training pass's routing, for losses computed outside the layer.
+
+    Attributes:
+        route: the router's decision for the pass's routed tokens (T', ...).
+        layout: the image of each routed token (T',).
+        selected: (B*N,) / (T,) bool, which of the input's tokens were
+            routed (False: padding); None when all were.
+        token_shape: the input's shape without channels, (B, N) or (T,).
+    """
+    route: RouterOutput
+    layout: TokenLayout
+    selected: Optional[Tensor]
+    token_shape: torch.Size
+
+    def routed(self, token_mask: Tensor) -> Tensor:
+        """(T',) bool: ``token_mask`` (of ``token_shape``) on the routed
+        tokens."""
+        if tuple(token_mask.shape) != tuple(self.token_shape):
+            raise ValueError(
+                f'token mask of shape {tuple(token_mask.shape)} for a pass '
+                f'over tokens of shape {tuple(self.token_shape)}')
+        chosen = token_mask.reshape(-1).to(self.route.logits.device)
+        return chosen if self.selected is None else chosen[self.selected]
 
 
 class MoELayer(nn.Module):
@@ -33,7 +63,8 @@ class MoELayer(nn.Module):
         top_k: Experts per token.
         router_cfg: ``dict(type='TopKRouter', normalize=True, noise_std=0.,
             jitter_eps=0.)``; ``type`` must be one of
-            :data:`mmdet_dynmoe.moe.router.ROUTERS`.
+            :data:`mmdet_dynmoe.moe.router.ROUTERS` (methods add theirs,
+            e.g. HI-MoE's ``'HierarchicalRouter'``).
         activation: Element-wise activation module (default ReLU).
         dropout: Dropout after the experts' activation.
         num_shared_experts: Always-on experts (DeepSeekMoE), each of
@@ -47,17 +78,11 @@ class MoELayer(nn.Module):
             ``moe_dropped_slots``. Eval is always dropless.
         dispatch: ``'auto'``, ``'loop'``, ``'grouped_mm'`` or ``'dense'``
             (see :mod:`mmdet_dynmoe.moe.dispatch`).
-        balance_loss_weight: Weight of the (expert-level) load-balancing
-            loss.
-        z_loss_weight: Weight of the router z-loss.
-        group_balance_loss_weight: Hierarchical routers: weight of the
-            load-balancing loss over expert groups (scene level).
-        diversity_loss_weight: Hierarchical routers choosing groups per
-            image: weight of :func:`scene_diversity_loss`.
-        routing_target_loss_weight: Weight of :func:`routing_target_loss`
-            (DAMEX); training passes then need ``image_targets``.
+        balance_loss_weight: Weight of the load-balancing loss; 0 (the
+            default) turns it off. Method configs switch it on.
+        z_loss_weight: Weight of the router z-loss; 0 (default) = off.
         loss_scope: ``'global'`` (statistics over all DDP processes) or
-            ``'local'``.
+            ``'local'``; the router's own losses use it too.
     """
 
     def __init__(self,
@@ -72,11 +97,8 @@ class MoELayer(nn.Module):
                  routed_scale: float = 1.0,
                  capacity_factor: Optional[float] = None,
                  dispatch: str = 'auto',
-                 balance_loss_weight: float = 0.01,
-                 z_loss_weight: float = 0.001,
-                 group_balance_loss_weight: float = 0.01,
-                 diversity_loss_weight: float = 0.0,
-                 routing_target_loss_weight: float = 0.0,
+                 balance_loss_weight: float = 0.0,
+                 z_loss_weight: float = 0.0,
                  loss_scope: str = 'global') -> None:
         super().__init__()
         if num_experts < 1 or hidden_channels < 1 or num_shared_experts < 0:
@@ -90,9 +112,10 @@ class MoELayer(nn.Module):
         if capacity_factor is not None and capacity_factor <= 0:
             raise ValueError(f'capacity_factor={capacity_factor} must be > 0 '
                              'or None (dropless)')
-        if loss_scope not in LOSS_SCOPES:
-            raise ValueError(f'loss_scope={loss_scope!r} is not allowed; '
-                             f'allowed: {list(LOSS_SCOPES)}')
+        for key, value in (('balance_loss_weight', balance_loss_weight),
+                           ('z_loss_weight', z_loss_weight)):
+            if not value >= 0:
+                raise ValueError(f'{key}={value} must be >= 0 (0 = off)')
         self.embed_dims = embed_dims
         self.num_experts = num_experts
         self.top_k = top_k
@@ -101,10 +124,7 @@ class MoELayer(nn.Module):
         self.dispatch = check_dispatch_mode(dispatch)
         self.balance_loss_weight = balance_loss_weight
         self.z_loss_weight = z_loss_weight
-        self.group_balance_loss_weight = group_balance_loss_weight
-        self.diversity_loss_weight = diversity_loss_weight
-        self.routing_target_loss_weight = routing_target_loss_weight
-        self.loss_scope = loss_scope
+        self.loss_scope = check_loss_scope(loss_scope)
         activation = activation if activation is not None else nn.ReLU()
         self.router = build_router(router_cfg or dict(type='TopKRouter'),
                                    embed_dims, num_experts, top_k)
@@ -119,11 +139,10 @@ class MoELayer(nn.Module):
         # pop_aux_losses(); a caller that never pops should turn this off.
         self.record_aux = True
         self._aux: dict[str, Tensor] = {}
-        # Routing-target losses waiting for a token mask (see
-        # defer_routing_target / resolve_routing_target).
-        self.defer_routing_target = False
-        self._deferred: list[tuple[Tensor, Tensor, Optional[Tensor],
-                                   torch.Size]] = []
+        # Whether training passes keep their RoutingRecord for pop_routing()
+        # (set by a method that computes its own loss from the routing).
+        self.keep_routing = False
+        self._routing: list[RoutingRecord] = []
 
     def reset_parameters(self) -> None:
         """Fresh (not upcycled) initialisation of router, experts and bias."""
@@ -147,8 +166,7 @@ class MoELayer(nn.Module):
                 x: Tensor,
                 expert_mask: Optional[Tensor] = None,
                 valid: Optional[Tensor] = None,
-                context: Optional[Tensor] = None,
-                image_targets: Optional[Tensor] = None) -> Tensor:
+                context: Optional[Tensor] = None) -> Tensor:
         """Args:
             x: (B, N, C) tokens of ``B`` images, or (T, C) of one image.
             expert_mask: optional (B, N, E) / (T, E) bool of allowed experts.
@@ -158,9 +176,6 @@ class MoELayer(nn.Module):
             context: optional (B, N) / (T,) bool, the tokens that may shape
                 their image's summary in a hierarchical router (False e.g.
                 for DETR denoising queries); None = all valid tokens.
-            image_targets: optional (B, E) expert distribution each image's
-                tokens are taught to route to (``routing_target_loss``);
-                read in training only, never used to route.
 
         Returns:
             Same shape and dtype as ``x``.
@@ -190,19 +205,10 @@ class MoELayer(nn.Module):
                 (selected.nonzero().squeeze(1), ), out)
         out = out + self.bias.to(out.dtype)
         if self.training and self.record_aux:
-            token_targets = None
-            if self.routing_target_loss_weight > 0:
-                if image_targets is None:
-                    raise ValueError(
-                        'routing_target_loss_weight > 0 but this training '
-                        'pass got no image_targets (e.g. the dataset of '
-                        'each image for DAMEX)')
-                token_targets = image_targets[layout.image_index]
-                if self.defer_routing_target:
-                    self._deferred.append((route.logits, token_targets,
-                                           selected, shape[:-1]))
-                    token_targets = None
-            self._record_aux(route, keep, token_targets)
+            self._record_aux(route, keep)
+        if self.training and self.keep_routing:
+            self._routing.append(
+                RoutingRecord(route, layout, selected, shape[:-1]))
         if self.stats.enabled:
             self.stats.update(route.indices, layout, keep,
                               route.group_indices
@@ -211,8 +217,8 @@ class MoELayer(nn.Module):
                               layout.num_images else None)
         return out.view(shape)
 
-    def _record_aux(self, route: RouterOutput, keep: Optional[Tensor],
-                    token_targets: Optional[Tensor] = None) -> None:
+    def _record_aux(self, route: RouterOutput,
+                    keep: Optional[Tensor]) -> None:
         """Add this pass's weighted routing losses to the pending ones."""
         new = {}
         if self.balance_loss_weight > 0:
@@ -222,63 +228,23 @@ class MoELayer(nn.Module):
         if self.z_loss_weight > 0:
             new['loss_moe_z'] = self.z_loss_weight * router_z_loss(
                 route.logits, self.loss_scope)
-        if route.group_probs is not None:
-            if self.group_balance_loss_weight > 0:
-                new['loss_moe_group_balance'] = \
-                    self.group_balance_loss_weight * load_balancing_loss(
-                        route.group_probs, route.group_indices,
-                        self.loss_scope)
-            # pairs of images; with per-token groups it would be (T, T)
-            if self.diversity_loss_weight > 0 and getattr(
-                    self.router, 'group_routing', None) == 'image':
-                new['loss_moe_diversity'] = self.diversity_loss_weight * \
-                    scene_diversity_loss(route.group_probs)
-        if token_targets is not None:
-            new['loss_moe_routing_target'] = \
-                self.routing_target_loss_weight * routing_target_loss(
-                    route.logits, token_targets, self.loss_scope)
+        new.update(self.router.losses(route, self.loss_scope))
         if keep is not None:
             new['moe_dropped_slots'] = (~keep).sum().float()
         for name, value in new.items():
             self._aux[name] = self._aux[name] + value \
                 if name in self._aux else value
 
-    def resolve_routing_target(self, token_mask: Tensor) -> None:
-        """Add the deferred routing-target loss, over chosen tokens only.
-
-        With ``defer_routing_target`` on, training passes keep their router
-        logits and targets instead of adding ``loss_moe_routing_target``,
-        because which tokens should count is known only later (DAMEX on
-        foreground queries: the detector's matching runs after the
-        decoder). This adds, for every deferred pass, the loss over the
-        tokens ``token_mask`` selects (zero with gradient when it selects
-        none), and clears the deferred passes.
-
-        Args:
-            token_mask: bool mask over the tokens of the pass, the shape of
-                ``x`` without channels: (B, N) or (T,).
-        """
-        deferred, self._deferred = self._deferred, []
-        for logits, targets, selected, token_shape in deferred:
-            if tuple(token_mask.shape) != tuple(token_shape):
-                raise ValueError(
-                    f'resolve_routing_target: token mask of shape '
-                    f'{tuple(token_mask.shape)} for a pass over tokens of '
-                    f'shape {tuple(token_shape)}')
-            chosen = token_mask.reshape(-1).to(logits.device)
-            if selected is not None:
-                chosen = chosen[selected]
-            loss = self.routing_target_loss_weight * routing_target_loss(
-                logits[chosen], targets[chosen], self.loss_scope)
-            name = 'loss_moe_routing_target'
-            self._aux[name] = self._aux[name] + loss \
-                if name in self._aux else loss
-
     def pop_aux_losses(self) -> dict[str, Tensor]:
         """The routing losses of training passes since the last pop."""
         aux, self._aux = self._aux, {}
-        self._deferred = []
         return aux
+
+    def pop_routing(self) -> list[RoutingRecord]:
+        """The routing of training passes since the last pop, in call
+        order (recorded while ``keep_routing`` is on)."""
+        routing, self._routing = self._routing, []
+        return routing
 
     def extra_repr(self) -> str:
         return (f'top_k={self.top_k}, routed_scale={self.routed_scale}, '

@@ -36,6 +36,39 @@ def _global_sum(t: Tensor) -> Tensor:
     return t
 
 
+def check_loss_scope(scope: str) -> str:
+    """``scope`` if it is one of :data:`LOSS_SCOPES`, else ValueError."""
+    if scope not in LOSS_SCOPES:
+        raise ValueError(f'loss_scope={scope!r} is not allowed; allowed: '
+                         f'{list(LOSS_SCOPES)}')
+    return scope
+
+
+def mean_over_tokens(total: Tensor, tokens: Tensor,
+                     scope: str = 'global') -> Tensor:
+    """``total / T`` for a loss summed over the ``T`` rows of ``tokens``.
+
+    Under ``scope='global'`` ``T`` is the token count of all processes and
+    the result is scaled by the world size, so DDP's gradient averaging
+    gives the gradient of the mean over the global batch (see the module
+    docstring). Method losses over router outputs use it too.
+
+    Args:
+        total: scalar sum of a per-token loss over ``tokens``' rows.
+        tokens: (T, ...) any tensor with one row per token.
+        scope: ``'global'`` or ``'local'``.
+
+    Returns:
+        Scalar fp32 loss.
+    """
+    num_tokens = _token_count(tokens)
+    scale = 1.0
+    if scope == 'global' and _distributed():
+        num_tokens = _global_sum(num_tokens)
+        scale = dist.get_world_size()
+    return scale * total / num_tokens.clamp(min=1)
+
+
 def load_balancing_loss(probs: Tensor, indices: Tensor,
                         scope: str = 'global') -> Tensor:
     """``E * sum_e f_e * P_e`` (Switch Transformer, eq. 4; GShard for k>1).
@@ -81,57 +114,4 @@ def router_z_loss(logits: Tensor, scope: str = 'global') -> Tensor:
         Scalar fp32 loss.
     """
     z_sum = torch.logsumexp(logits, dim=-1).square().sum()
-    num_tokens = _token_count(logits)
-    scale = 1.0
-    if scope == 'global' and _distributed():
-        num_tokens = _global_sum(num_tokens)
-        scale = dist.get_world_size()
-    return scale * z_sum / num_tokens.clamp(min=1)
-
-
-def scene_diversity_loss(group_probs: Tensor) -> Tensor:
-    """Mean cosine similarity between different units' group distributions.
-
-    Pushes images (HI-MoE's routing units) towards different expert groups
-    so that the scene level does not send every image to the same subset.
-    0 for orthogonal distributions, 1 when all units agree; 0 with fewer
-    than two units. Local to the process (pairs across processes are not
-    formed).
-
-    Args:
-        group_probs: (U, G) fp32 group probabilities per unit.
-
-    Returns:
-        Scalar fp32 loss.
-    """
-    num = group_probs.shape[0]
-    if num < 2:
-        return group_probs.sum() * 0.0
-    unit = torch.nn.functional.normalize(group_probs, dim=-1)
-    sim = unit @ unit.t()
-    return (sim.sum() - sim.diagonal().sum()) / (num * (num - 1))
-
-
-def routing_target_loss(logits: Tensor, targets: Tensor,
-                        scope: str = 'global') -> Tensor:
-    """Cross-entropy of router logits against given expert distributions.
-
-    Supervised routing (DAMEX): each token is taught to go to the expert(s)
-    its targets name, e.g. the expert mapped to its image's dataset.
-
-    Args:
-        logits: (T, E) fp32 router logits.
-        targets: (T, E) target probabilities (rows sum to 1).
-        scope: ``'global'`` (mean over all processes' tokens) or
-            ``'local'``.
-
-    Returns:
-        Scalar fp32 loss.
-    """
-    ce_sum = -(targets.float() * logits.log_softmax(dim=-1)).sum()
-    num_tokens = _token_count(logits)
-    scale = 1.0
-    if scope == 'global' and _distributed():
-        num_tokens = _global_sum(num_tokens)
-        scale = dist.get_world_size()
-    return scale * ce_sum / num_tokens.clamp(min=1)
+    return mean_over_tokens(z_sum, logits, scope)

@@ -37,7 +37,32 @@ class RouterOutput(NamedTuple):
     group_indices: Optional[Tensor] = None
 
 
-class TopKRouter(nn.Module):
+class Router(nn.Module):
+    """What :class:`~mmdet_dynmoe.moe.MoELayer` needs from a router.
+
+    ``forward(x (T, C), expert_mask (T, E) | None, layout) -> RouterOutput``
+    and, for a router with losses of its own (e.g. over expert groups),
+    :meth:`losses`, which the layer adds to its generic routing losses in
+    training. Subclasses register their type name in :data:`ROUTERS`.
+    """
+
+    def reset_parameters(self) -> None:
+        """Fresh initialisation (called by the layer's own reset)."""
+
+    def losses(self, route: RouterOutput, scope: str) -> dict[str, Tensor]:
+        """The router's own weighted training losses for one pass.
+
+        Args:
+            route: what this router returned for the pass.
+            scope: ``'global'`` or ``'local'`` (see :mod:`.losses`).
+
+        Returns:
+            ``{'loss_moe_<name>': scalar}``; empty by default.
+        """
+        return {}
+
+
+class TopKRouter(Router):
     """Softmax top-k router (Switch / GShard / Mixtral style).
 
     Args:
@@ -122,13 +147,22 @@ class TopKRouter(nn.Module):
                 f'noise_std={self.noise_std}, jitter_eps={self.jitter_eps}')
 
 
-#: Router types a config may name in ``router_cfg=dict(type=...)``;
-#: :mod:`.hierarchical_router` adds ``'HierarchicalRouter'``.
-ROUTERS: dict[str, type[nn.Module]] = {'TopKRouter': TopKRouter}
+#: Router types a config may name in ``router_cfg=dict(type=...)``; a method
+#: adds its own (HI-MoE: ``'HierarchicalRouter'``) with
+#: :func:`register_router`.
+ROUTERS: dict[str, type[Router]] = {'TopKRouter': TopKRouter}
+
+
+def register_router(cls: type[Router]) -> type[Router]:
+    """Class decorator: make ``cls`` buildable as ``type=cls.__name__``."""
+    if not issubclass(cls, Router):
+        raise TypeError(f'{cls.__name__} must subclass Router')
+    ROUTERS[cls.__name__] = cls
+    return cls
 
 
 def build_router(cfg: dict, embed_dims: int, num_experts: int,
-                 top_k: int) -> nn.Module:
+                 top_k: int) -> Router:
     """Build a router from ``dict(type='TopKRouter', **kwargs)``.
 
     Raises:

@@ -52,8 +52,24 @@ def _expert_channels(feedforward_channels: int, granularity: Optional[int],
     return feedforward_channels
 
 
+#: ``moe_cfg`` keys that moved to the method that owns them.
+MOVED_KEYS = {
+    'group_balance_loss_weight':
+    "router_cfg=dict(type='HierarchicalRouter', group_balance_loss_weight=...)",
+    'diversity_loss_weight':
+    "router_cfg=dict(type='HierarchicalRouter', diversity_loss_weight=...)",
+    'routing_target_loss_weight':
+    "model=dict(type='DAMEXDINO', routing_loss_weight=...) (DAMEX; 'mean' "
+    'over the MoE layers by default, see routing_loss_reduction)',
+}
+
+
 def _check_moe_cfg(moe_cfg: dict) -> dict:
     """Refuse keys neither mmcv FFN nor MoELayer knows, naming the allowed."""
+    moved = sorted(set(moe_cfg) & set(MOVED_KEYS))
+    if moved:
+        raise TypeError('MoEFFN: ' + '; '.join(
+            f'{key} moved to {MOVED_KEYS[key]}' for key in moved))
     allowed = set(inspect.signature(MoELayer).parameters) - {
         'embed_dims', 'hidden_channels', 'num_experts', 'top_k', 'activation',
         'dropout'}
@@ -90,8 +106,8 @@ class MoEFFN(BaseModule):
             ``k``), ``capacity_factor`` (None = dropless; dropped slots are
             logged as ``moe_dropped_slots``), ``dispatch`` (``'auto'`` |
             ``'loop'`` | ``'grouped_mm'`` | ``'dense'``),
-            ``balance_loss_weight`` (0.01, as Dynamic-DINO),
-            ``z_loss_weight`` (0.001, as ST-MoE), ``loss_scope``
+            ``balance_loss_weight`` (0 = off; Dynamic-DINO uses 0.01),
+            ``z_loss_weight`` (0 = off; ST-MoE uses 0.001), ``loss_scope``
             (``'global'`` over DDP processes, or ``'local'``).
 
     Shapes: ``x`` (..., embed_dims) -> same; per-image statistics expect
@@ -130,7 +146,8 @@ class MoEFFN(BaseModule):
             activation=build_activation_layer(act_cfg),
             dropout=ffn_drop,
             **_check_moe_cfg(moe_cfg))
-        # Until a collector (attach_moe_aux_losses) takes the routing losses,
+        # Until a collector (an MoE detector's loss(), or
+        # attach_moe_aux_losses for other models) takes the routing losses,
         # the layer does not keep them: kept tensors would hold every
         # iteration's graph alive.
         self.moe.record_aux = False
@@ -152,22 +169,6 @@ class MoEFFN(BaseModule):
         """
         self._token_masks = (valid, context)
 
-    def set_routing_targets(self, image_targets: Optional[Tensor],
-                            defer: bool = False) -> None:
-        """(B, E) expert distribution per image for the routing-target loss
-        of the following training passes (DAMEX); None clears it.
-
-        ``defer=True``: the loss waits for :meth:`resolve_routing_target`,
-        which says which tokens count (e.g. the matched queries)."""
-        self._routing_targets = image_targets
-        self.moe.defer_routing_target = defer and image_targets is not None
-
-    def resolve_routing_target(self, token_mask: Tensor) -> None:
-        """(B, N) bool: the tokens of the last training pass whose deferred
-        routing-target loss counts (see :meth:`MoELayer.resolve_routing_target`).
-        """
-        self.moe.resolve_routing_target(token_mask)
-
     def forward(self, x: Tensor, identity: Optional[Tensor] = None) -> Tensor:
         """x: (B, N, embed_dims) or (T, embed_dims); identity: same shape or
         None (= x). Masks set by :meth:`set_token_masks` apply to this call.
@@ -179,12 +180,12 @@ class MoEFFN(BaseModule):
             self._warned_uncollected = True
             warnings.warn(
                 'MoEFFN is training but no detector collects its routing '
-                'losses (load balancing, z-loss); add custom_hooks=['
-                "dict(type='MoEAuxLossHook')] or build MoE layers with "
+                'losses (load balancing, z-loss); use an MoE detector '
+                "(MoEDINO, ... with moe_cfg), add custom_hooks=["
+                "dict(type='MoEAuxLossHook')], or build MoE layers with "
                 'upcycle_ffns(), which attach the collector')
         out = self.gamma2(self.out_drop(
-            self.moe(x, valid=valid, context=context,
-                     image_targets=getattr(self, '_routing_targets', None))))
+            self.moe(x, valid=valid, context=context)))
         if not self.add_identity:
             return self.dropout_layer(out)
         return (x if identity is None else identity) + self.dropout_layer(out)

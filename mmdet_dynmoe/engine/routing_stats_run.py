@@ -32,10 +32,11 @@ def val_with_routing_stats(config: str, checkpoint: str, out_dir: str,
         SystemExit: no (selected) MoE layer.
     """
     from mmengine.config import Config
-    from mmengine.model import is_model_wrapper
     from mmengine.runner import Runner
 
     from mmdet_dynmoe.moe import moe_layers
+
+    from .model_loading import unwrap_model
 
     cfg = Config.fromfile(config)
     cfg.work_dir = osp.join(out_dir, 'run')
@@ -44,8 +45,7 @@ def val_with_routing_stats(config: str, checkpoint: str, out_dir: str,
     if max_images:
         cfg.val_dataloader.dataset.indices = max_images
     runner = Runner.from_cfg(cfg)
-    model = runner.model.module if is_model_wrapper(
-        runner.model) else runner.model
+    model = unwrap_model(runner.model)
     layers = [(n, m) for n, m in moe_layers(model)
               if select is None or select(m)]
     if not layers:

@@ -13,7 +13,7 @@ This writes the layout of ``configs/damex/_base_/uodb.py``::
 
 Usage (classes from the UODB data config)::
 
-    python -m mmdet_dynmoe.damex.voc_to_coco UODB/KITTI data/uodb/kitti \\
+    python tools/dataset_converters/voc_to_coco.py UODB/KITTI data/uodb/kitti \\
         --dataset kitti --split train --split val:test
 """
 from __future__ import annotations

@@ -7,8 +7,8 @@ from typing import Callable, Sequence, Union
 from mmcv.cnn.bricks.transformer import FFN
 from torch import nn
 
-from ..moe_aux_losses import attach_moe_aux_losses
 from .moe_ffn import MoEFFN
+from .routing_loss_collector import attach_moe_aux_losses
 from .token_masks import attach_token_masks
 
 
@@ -34,33 +34,39 @@ def find_ffns(model: nn.Module,
 
 
 def upcycle_ffns(model: nn.Module, patterns: Union[str, Sequence[str]],
-                 num_copies: int, granularity: int, **moe_kwargs) -> list[str]:
+                 num_copies: int, granularity: int,
+                 collect_losses: bool = True, **moe_kwargs) -> list[str]:
     """Upcycle the matching FFNs of ``model`` in place (weights copied).
 
     Each matching ``FFN`` becomes ``MoEFFN.from_dense(ffn, num_copies,
     granularity, **moe_kwargs)``, so the model's outputs do not change until
     it is trained; the model's ``loss()`` then also returns the routing
-    losses (:func:`attach_moe_aux_losses`).
+    losses (:func:`attach_moe_aux_losses`, unless ``collect_losses=False``).
 
     Args:
         model: a built model (e.g. a detector).
         patterns: module path pattern(s), see :func:`find_ffns`.
         num_copies, granularity, **moe_kwargs: see
             :meth:`MoEFFN.from_dense`.
+        collect_losses: attach the forward-hook collector; False for a
+            model that adds the routing losses in its own ``loss()`` (the
+            MoE detectors).
 
     Returns:
         The replaced module paths.
     """
     return replace_ffns(
         model, patterns, lambda ffn: MoEFFN.from_dense(
-            ffn, num_copies, granularity, **moe_kwargs))
+            ffn, num_copies, granularity, **moe_kwargs), collect_losses)
 
 
 def replace_ffns(model: nn.Module, patterns: Union[str, Sequence[str]],
-                 convert: Callable[[FFN], MoEFFN]) -> list[str]:
+                 convert: Callable[[FFN], MoEFFN],
+                 collect_losses: bool = True) -> list[str]:
     """Replace each FFN matching ``patterns`` by ``convert(ffn)`` in place,
-    make ``model.loss()`` return the routing losses and hand each MoEFFN its
-    layer's padding / denoising masks (:func:`attach_token_masks`).
+    hand each MoEFFN its layer's padding / denoising masks
+    (:func:`attach_token_masks`) and, with ``collect_losses``, make
+    ``model.loss()`` return the routing losses (:func:`attach_moe_aux_losses`).
 
     Returns:
         The replaced module paths.
@@ -70,7 +76,8 @@ def replace_ffns(model: nn.Module, patterns: Union[str, Sequence[str]],
         parent_name, _, child = name.rpartition('.')
         parent = model.get_submodule(parent_name) if parent_name else model
         setattr(parent, child, convert(getattr(parent, child)))
-    attach_moe_aux_losses(model)
+    if collect_losses:
+        attach_moe_aux_losses(model)
     attach_token_masks(model)
     return names
 
@@ -83,7 +90,8 @@ WHERE_ALIASES = {
 }
 
 
-def apply_moe_cfg(model: nn.Module, moe_cfg: dict) -> list[str]:
+def apply_moe_cfg(model: nn.Module, moe_cfg: dict,
+                  collect_losses: bool = True) -> list[str]:
     """Turn the FFNs that ``moe_cfg['where']`` names into MoEFFNs.
 
     Two forms:
@@ -100,6 +108,7 @@ def apply_moe_cfg(model: nn.Module, moe_cfg: dict) -> list[str]:
         moe_cfg: ``where`` (``'decoder'`` | ``'encoder'`` |
             ``'text_encoder'`` | fnmatch pattern(s) of module paths, default
             ``'decoder'``) plus the keys above and any other MoEFFN key.
+        collect_losses: see :func:`upcycle_ffns`.
 
     Returns:
         The replaced module paths.
@@ -115,8 +124,10 @@ def apply_moe_cfg(model: nn.Module, moe_cfg: dict) -> list[str]:
                              'both')
         num_copies = cfg.pop('num_copies')
         granularity = cfg.pop('granularity', 1)
-        return upcycle_ffns(model, patterns, num_copies, granularity, **cfg)
+        return upcycle_ffns(model, patterns, num_copies, granularity,
+                            collect_losses, **cfg)
     if 'num_experts' not in cfg:
         raise ValueError('moe_cfg needs num_copies + granularity (upcycling) '
                          f'or num_experts + top_k; got keys {sorted(moe_cfg)}')
-    return replace_ffns(model, patterns, lambda ffn: MoEFFN.like(ffn, **cfg))
+    return replace_ffns(model, patterns, lambda ffn: MoEFFN.like(ffn, **cfg),
+                        collect_losses)

@@ -1,7 +1,9 @@
 """Put the MoE layers' routing losses into a detector's ``loss()`` dict.
 
-Works for any mmdet detector without subclassing: two forward hooks on the
-detector module. Before a forward pass, losses left by an earlier pass are
+For models we do not subclass (an MoEFFN from a model's own ``ffn_cfg``,
+or FFNs upcycled by :func:`~.ffn_replacement.upcycle_ffns`): two forward
+hooks on the detector module. The MoE detectors
+(:mod:`.moe_detectors`) add the losses in their own ``loss()`` instead. Before a forward pass, losses left by an earlier pass are
 dropped; after ``forward(..., mode='loss')`` the pending routing losses of
 every MoE layer are added to the returned dict (``loss_moe_balance``,
 ``loss_moe_z`` summed over layers, or ``moe{i}.loss_...`` per layer), where
@@ -25,15 +27,25 @@ def _clear(module: nn.Module, args: tuple) -> None:
     clear_moe_aux_losses(module)
 
 
+def add_routing_losses(losses: dict, routing: dict) -> dict:
+    """``losses`` with the ``routing`` losses appended (in place).
+
+    Raises:
+        KeyError: a routing loss name the detector already returns.
+    """
+    clash = set(routing) & set(losses)
+    if clash:
+        raise KeyError(f'the detector already returns {sorted(clash)}')
+    losses.update(routing)
+    return losses
+
+
 def _add_to_loss_dict(module: nn.Module, args: tuple, kwargs: dict,
                       output: Any, per_layer: bool) -> Any:
     mode = kwargs.get('mode', args[2] if len(args) > 2 else 'tensor')
     aux = pop_moe_aux_losses(module, per_layer=per_layer)
     if mode == 'loss' and isinstance(output, dict) and aux:
-        clash = set(aux) & set(output)
-        if clash:
-            raise KeyError(f'the detector already returns {sorted(clash)}')
-        output.update(aux)
+        add_routing_losses(output, aux)
     return output
 
 

@@ -12,7 +12,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from .label_space import LabelSpace, LabelSpaceTable
-from .tag_dataset_source import DATASET_META_KEYS, TagDatasetSource
+from .transforms import DATASET_META_KEYS, TagDatasetSource
 
 #: Name reserved for the mean over datasets in per-dataset metric keys.
 RESERVED_NAMES = ('mean', )

@@ -4,9 +4,9 @@ from __future__ import annotations
 import warnings
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmdet.registry import HOOKS
+from mmdet_dynmoe.engine import unwrap_model
 
 
 @HOOKS.register_module()
@@ -49,8 +49,7 @@ class TextPromptLengthHook(Hook):
         return len(model.language_model.tokenizer(caption).input_ids)
 
     def _check(self, runner, dataset, split: str, strict: bool) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrap_model(runner.model)
         language_model = getattr(model, 'language_model', None)
         classes = dataset.metainfo.get('classes')
         if language_model is None or not classes:

@@ -20,6 +20,11 @@ weight times its group's renormalised scene probability, so the scene
 router gets gradients from the detection loss, not only from the aux losses.
 Every token still uses exactly ``top_k`` experts (equal active parameters
 across the variants); the flat ablation is :class:`TopKRouter`.
+
+The router owns its losses (:meth:`HierarchicalRouter.losses`): load
+balancing over the groups and, with per-image groups, the scene diversity
+loss; the layer adds them to its generic ones. Plain PyTorch, like the
+engine it plugs into.
 """
 from __future__ import annotations
 
@@ -29,14 +34,38 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .router import ROUTERS, RouterOutput
-from .token_layout import TokenLayout
+from mmdet_dynmoe.moe import (Router, RouterOutput, TokenLayout,
+                              load_balancing_loss, register_router)
 
 GROUP_ROUTING = ('image', 'token')
 EXPERT_ROUTING = ('token', 'image')
 
 
-class HierarchicalRouter(nn.Module):
+def scene_diversity_loss(group_probs: Tensor) -> Tensor:
+    """Mean cosine similarity between different units' group distributions.
+
+    Pushes images (HI-MoE's routing units) towards different expert groups
+    so that the scene level does not send every image to the same subset.
+    0 for orthogonal distributions, 1 when all units agree; 0 with fewer
+    than two units. Local to the process (pairs across processes are not
+    formed).
+
+    Args:
+        group_probs: (U, G) fp32 group probabilities per unit.
+
+    Returns:
+        Scalar fp32 loss.
+    """
+    num = group_probs.shape[0]
+    if num < 2:
+        return group_probs.sum() * 0.0
+    unit = F.normalize(group_probs, dim=-1)
+    sim = unit @ unit.t()
+    return (sim.sum() - sim.diagonal().sum()) / (num * (num - 1))
+
+
+@register_router
+class HierarchicalRouter(Router):
     """Scene router over expert groups, then instance router inside them.
 
     Args:
@@ -61,6 +90,12 @@ class HierarchicalRouter(nn.Module):
             groups against each other, but cancels when a token's experts
             share one group.
         noise_std: Gaussian noise on both levels' logits in training.
+        group_balance_loss_weight: weight of the load-balancing loss over
+            the groups (``loss_moe_group_balance``); 0 (default) = off.
+        diversity_loss_weight: weight of :func:`scene_diversity_loss`
+            (``loss_moe_diversity``), only with ``group_routing='image'``
+            (with per-token groups it would compare (T, T) pairs); 0
+            (default) = off.
     """
 
     def __init__(self,
@@ -75,7 +110,9 @@ class HierarchicalRouter(nn.Module):
                  scene_to_instance: bool = True,
                  normalize: bool = True,
                  renormalize_combined: bool = False,
-                 noise_std: float = 0.0) -> None:
+                 noise_std: float = 0.0,
+                 group_balance_loss_weight: float = 0.0,
+                 diversity_loss_weight: float = 0.0) -> None:
         super().__init__()
         if num_groups < 1 or num_experts % num_groups:
             raise ValueError(
@@ -103,6 +140,16 @@ class HierarchicalRouter(nn.Module):
         if temperature <= 0 or noise_std < 0:
             raise ValueError(f'temperature={temperature} must be > 0 and '
                              f'noise_std={noise_std} >= 0')
+        for key, value in (('group_balance_loss_weight',
+                            group_balance_loss_weight),
+                           ('diversity_loss_weight', diversity_loss_weight)):
+            if not value >= 0:
+                raise ValueError(f'{key}={value} must be >= 0 (0 = off)')
+        if diversity_loss_weight > 0 and group_routing != 'image':
+            raise ValueError(
+                f'diversity_loss_weight={diversity_loss_weight} needs '
+                f"group_routing='image' (got {group_routing!r}): the loss "
+                'compares the scene distributions of images')
         self.embed_dims = embed_dims
         self.num_experts = num_experts
         self.top_k = top_k
@@ -116,6 +163,8 @@ class HierarchicalRouter(nn.Module):
         self.normalize = normalize
         self.renormalize_combined = renormalize_combined
         self.noise_std = noise_std
+        self.group_balance_loss_weight = group_balance_loss_weight
+        self.diversity_loss_weight = diversity_loss_weight
         self.scene_gate = nn.Linear(embed_dims, num_groups, bias=False)
         self.gate = nn.Linear(
             embed_dims + (num_groups if scene_to_instance else 0),
@@ -192,6 +241,23 @@ class HierarchicalRouter(nn.Module):
         return RouterOutput(logits, probs, weights, indices, group_probs,
                             group_indices)
 
+    def losses(self, route: RouterOutput, scope: str) -> dict[str, Tensor]:
+        """Group-level balancing and scene diversity, weighted.
+
+        Args:
+            route: this router's output for one training pass.
+            scope: ``'global'`` or ``'local'`` (group balancing).
+        """
+        out = {}
+        if self.group_balance_loss_weight > 0:
+            out['loss_moe_group_balance'] = \
+                self.group_balance_loss_weight * load_balancing_loss(
+                    route.group_probs, route.group_indices, scope)
+        if self.diversity_loss_weight > 0:
+            out['loss_moe_diversity'] = self.diversity_loss_weight * \
+                scene_diversity_loss(route.group_probs)
+        return out
+
     def extra_repr(self) -> str:
         return (f'num_experts={self.num_experts}, top_k={self.top_k}, '
                 f'num_groups={self.num_groups}, top_groups={self.top_groups}'
@@ -199,5 +265,3 @@ class HierarchicalRouter(nn.Module):
                 f'{self.expert_routing!r}, temperature={self.temperature}'
                 f', renormalize_combined={self.renormalize_combined}')
 
-
-ROUTERS['HierarchicalRouter'] = HierarchicalRouter

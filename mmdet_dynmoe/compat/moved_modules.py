@@ -1,0 +1,110 @@
+"""Import paths of the layout before the method folders.
+
+The package was reorganised into one folder per method
+(``dynamic_dino/``, ``hi_moe/``, ``dynamicdet/``, ``damex/``) and shared
+folders by kind. A module that moved as a whole still imports under its old
+path (the new module, with a ``FutureWarning`` naming it); a path whose
+contents were split or left the package fails with a message naming where
+they went. Config type names (``MoEDINO``, ``DatasetMixture``, ...) never
+changed: they are registry names, not import paths.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+import warnings
+from types import ModuleType
+from typing import Optional
+
+#: old module path -> the module it became.
+MOVED = {
+    'mmdet_dynmoe.text_encoder': 'mmdet_dynmoe.dynamic_dino.text_encoder',
+    'mmdet_dynmoe.moe.aux_losses': 'mmdet_dynmoe.moe.collect',
+    'mmdet_dynmoe.moe.hierarchical_router':
+    'mmdet_dynmoe.hi_moe.hierarchical_router',
+    'mmdet_dynmoe.models.moe_aux_losses':
+    'mmdet_dynmoe.models.routing_loss_collector',
+    'mmdet_dynmoe.models.layers': 'mmdet_dynmoe.models',
+    'mmdet_dynmoe.models.layers.moe_ffn': 'mmdet_dynmoe.models.moe_ffn',
+    'mmdet_dynmoe.models.layers.ffn_replacement':
+    'mmdet_dynmoe.models.ffn_replacement',
+    'mmdet_dynmoe.models.layers.token_masks':
+    'mmdet_dynmoe.models.token_masks',
+    'mmdet_dynmoe.models.detectors': 'mmdet_dynmoe.models',
+    'mmdet_dynmoe.models.detectors.moe_detectors':
+    'mmdet_dynmoe.models.moe_detectors',
+    'mmdet_dynmoe.engine.hooks.text_prompt_length_hook':
+    'mmdet_dynmoe.dynamic_dino.text_prompt_length_hook',
+    'mmdet_dynmoe.analysis.coactivation': 'mmdet_dynmoe.dynamic_dino.'
+    'coactivation',
+    'mmdet_dynmoe.analysis.dataset_routing': 'mmdet_dynmoe.damex.'
+    'dataset_routing',
+    'mmdet_dynmoe.analysis.scene_groups': 'mmdet_dynmoe.hi_moe.scene_groups',
+    'mmdet_dynmoe.analysis.routing_run': 'mmdet_dynmoe.engine.'
+    'routing_stats_run',
+    'mmdet_dynmoe.damex.dataset_mixture': 'mmdet_dynmoe.datasets.'
+    'dataset_mixture',
+    'mmdet_dynmoe.damex.label_space': 'mmdet_dynmoe.datasets.label_space',
+    'mmdet_dynmoe.damex.tag_dataset_source':
+    'mmdet_dynmoe.datasets.transforms.tag_dataset_source',
+    'mmdet_dynmoe.damex.dataset_ratio_sampler':
+    'mmdet_dynmoe.datasets.samplers.dataset_ratio_sampler',
+    'mmdet_dynmoe.damex.one_dataset_per_batch_sampler':
+    'mmdet_dynmoe.datasets.samplers.one_dataset_per_batch_sampler',
+    'mmdet_dynmoe.damex.per_dataset_metric':
+    'mmdet_dynmoe.evaluation.per_dataset_metric',
+}
+
+#: old module path -> where its contents went (no single new module).
+GONE = {
+    'mmdet_dynmoe.analysis':
+    'its parts moved to their methods: coactivation -> '
+    'mmdet_dynmoe.dynamic_dino, dataset_routing -> mmdet_dynmoe.damex, '
+    'scene_groups -> mmdet_dynmoe.hi_moe, val_with_routing_stats -> '
+    'mmdet_dynmoe.engine',
+    'mmdet_dynmoe.damex.voc_to_coco':
+    'the converter is a script now: python '
+    'tools/dataset_converters/voc_to_coco.py (same arguments)',
+}
+
+
+class _Alias(importlib.abc.Loader):
+    """Loads an old path as the module it became."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self._spec = None
+
+    def create_module(self, spec) -> ModuleType:
+        module = importlib.import_module(self.target)
+        self._spec = module.__spec__
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        # importlib gave the module the old path's spec; it keeps its own.
+        module.__spec__ = self._spec
+
+
+class MovedModuleFinder(importlib.abc.MetaPathFinder):
+    """Resolves the paths of :data:`MOVED` and explains :data:`GONE`."""
+
+    def find_spec(self, fullname: str, path=None, target=None
+                  ) -> Optional[importlib.machinery.ModuleSpec]:
+        if fullname in GONE:
+            raise ModuleNotFoundError(
+                f'{fullname} no longer exists: {GONE[fullname]}',
+                name=fullname)
+        if fullname not in MOVED:
+            return None
+        new = MOVED[fullname]
+        warnings.warn(f'{fullname} moved to {new}; import it from there',
+                      FutureWarning, stacklevel=2)
+        return importlib.machinery.ModuleSpec(fullname, _Alias(new))
+
+
+def install() -> None:
+    """Put the finder first on ``sys.meta_path`` (idempotent)."""
+    if not any(isinstance(f, MovedModuleFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, MovedModuleFinder())
