@@ -2,11 +2,15 @@
 # CPU-sized, trained on the synthetic benchmark with category phrases as text
 # prompts ("red circle. blue square. ..."). Every deviation from the mmdet
 # base says why; the model keeps type='GroundingDINO'.
-_base_ = 'mmdet::grounding_dino/grounding_dino_r50_scratch_8xb2_1x_coco.py'
+_base_ = [
+    'mmdet::grounding_dino/grounding_dino_r50_scratch_8xb2_1x_coco.py',
+    '../_base_/models/r18-tiny_backbone.py',  # tiny: R18 from scratch
+    '../_base_/datasets/synthetic-mixed_128.py',  # instead of COCO
+]
 custom_imports = dict(imports=['mmdet_dynmoe'], allow_failed_imports=False)
 
 load_from = None  # no model hub here: everything trains from scratch
-data_root = 'data/synthetic/'
+data_root = _base_.synthetic_data_root
 ffn_channels = 1024  # tiny: 2048 in the base
 
 model = dict(
@@ -15,14 +19,8 @@ model = dict(
         # offline BERT-architecture MiniLM-L6 (hidden 384) instead of
         # bert-base-uncased: no model hub on our machines
         name=__import__('mmdet_dynmoe').minilm_path()),
-    backbone=dict(
-        depth=18,  # tiny: R50 in the base
-        base_channels=32,  # tiny: 64 in the base
-        frozen_stages=-1,  # from scratch: nothing pretrained to freeze
-        norm_cfg=dict(type='BN', requires_grad=True),  # from scratch
-        norm_eval=False,  # from scratch: BN statistics must adapt
-        init_cfg=None),  # no model hub here: train the backbone from scratch
-    neck=dict(in_channels=[64, 128, 256]),  # R18 with base_channels=32
+    backbone=_base_.r18_tiny_backbone,
+    neck=dict(in_channels=_base_.r18_tiny_neck_in_channels),
     encoder=dict(
         num_layers=2,  # tiny: 6 in the base
         num_cp=0,  # activation checkpointing needs fairscale; tiny anyway
@@ -36,8 +34,9 @@ model = dict(
     test_cfg=dict(max_per_img=100))
 
 # 128x128 images: one fixed scale instead of the base's 480-800 multi-scale
-# with crops, and no flipping (it would mirror letters and arrows).
-img_scale = (128, 128)
+# with crops, and no flipping (it would mirror letters and arrows); the
+# benchmark's pipelines (configs/_base_/datasets/) plus the text keys.
+img_scale = _base_.synthetic_img_scale
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
@@ -58,21 +57,12 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,
-    dataset=dict(
-        type='SyntheticCocoDataset',  # classes (= text prompts) from the file
-        data_root=data_root,
-        ann_file='annotations/mixed_train.json',
-        data_prefix=dict(img=''),
-        pipeline=train_pipeline))
+    # SyntheticCocoDataset: the classes (= text prompts) come from the file
+    dataset=dict(**_base_.synthetic_mixed_train, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
     num_workers=2,
-    dataset=dict(
-        type='SyntheticCocoDataset',
-        data_root=data_root,
-        ann_file='annotations/mixed_val.json',
-        data_prefix=dict(img=''),
-        pipeline=test_pipeline))
+    dataset=dict(**_base_.synthetic_mixed_val, pipeline=test_pipeline))
 val_evaluator = dict(ann_file=data_root + 'annotations/mixed_val.json')
 # Zero-shot: categories never seen in training (colour/shape pairs that are
 # new), prompted by name; `mim test` this config for the zero-shot AP.

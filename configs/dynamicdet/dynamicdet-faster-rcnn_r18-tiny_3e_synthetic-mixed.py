@@ -4,9 +4,10 @@
 # says why.
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
-    'mmdet::_base_/schedules/schedule_1x.py',
+    '../_base_/schedules/schedule_adamw-3e.py',  # instead of SGD 1x
     'mmdet::_base_/default_runtime.py',
-    './_base_/synthetic-mixed_128.py'  # instead of COCO
+    './_base_/synthetic-mixed_128.py',  # instead of COCO
+    '../_base_/models/r18-tiny_backbone.py',  # tiny: R18 from scratch
 ]
 custom_imports = dict(imports=['mmdet_dynmoe'], allow_failed_imports=False)
 
@@ -16,11 +17,8 @@ model = dict(
     step=1,  # DynamicDet: joint training of detector 1 and 2
     threshold=0.5,  # DynamicDet: easiness below it -> detector 2 (tune later)
     backbone=dict(
-        depth=18,  # tiny: R50 in the base
-        base_channels=32,  # tiny: 64 in the base
-        frozen_stages=-1,  # from scratch: nothing pretrained to freeze
-        norm_eval=False,  # from scratch: BN statistics must adapt
-        init_cfg=None),  # no model hub here: train from scratch
+        _base_.r18_tiny_backbone,
+        out_indices=(0, 1, 2, 3)),  # the base's: all 4 stages, strides 4-32
     neck=dict(
         in_channels=[32, 64, 128, 256],  # R18 with base_channels=32
         out_channels=64,  # tiny: 256 in the base
@@ -46,19 +44,5 @@ model = dict(
 # applies the threshold tools/calibrate_dynamicdet.py wrote for the checkpoint.
 custom_hooks = [dict(type='DynamicDetReportHook')]
 
-# From scratch on 2 CPU cores: AdamW converges in a few epochs where the
-# base's SGD 0.02 (tuned for ImageNet-pretrained backbones) does not.
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
-    clip_grad=dict(max_norm=10, norm_type=2))
-max_epochs = 3  # fits the CPU budget (750 iterations at batch 8, ~2 s each)
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-param_scheduler = [
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-         milestones=[2], gamma=0.1)
-]
 default_hooks = dict(logger=dict(interval=20),
-                     checkpoint=dict(interval=max_epochs))
-auto_scale_lr = dict(enable=False)
+                     checkpoint=dict(interval=_base_.max_epochs))  # last only

@@ -57,13 +57,19 @@ MOVED = {
     'mmdet_dynmoe.evaluation.per_dataset_metric',
 }
 
-#: old module path -> where its contents went (no single new module).
-GONE = {
+#: old package whose modules went to several places: it imports as an empty
+#: package (so its old submodule paths in :data:`MOVED` resolve), and a name
+#: taken from it says where it went.
+SPLIT = {
     'mmdet_dynmoe.analysis':
     'its parts moved to their methods: coactivation -> '
     'mmdet_dynmoe.dynamic_dino, dataset_routing -> mmdet_dynmoe.damex, '
     'scene_groups -> mmdet_dynmoe.hi_moe, val_with_routing_stats -> '
     'mmdet_dynmoe.engine',
+}
+
+#: old module path -> where its contents went (no module to import).
+GONE = {
     'mmdet_dynmoe.damex.voc_to_coco':
     'the converter is a script now: python '
     'tools/dataset_converters/voc_to_coco.py (same arguments)',
@@ -87,8 +93,29 @@ class _Alias(importlib.abc.Loader):
         module.__spec__ = self._spec
 
 
+class _SplitPackage(importlib.abc.Loader):
+    """An empty package whose attributes explain where they went."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def create_module(self, spec) -> None:
+        return None  # the default module
+
+    def exec_module(self, module: ModuleType) -> None:
+        message = f'{module.__name__} was split: {self.message}'
+
+        def __getattr__(name: str):
+            if name.startswith('__'):
+                raise AttributeError(name)
+            raise ImportError(message)
+
+        module.__getattr__ = __getattr__
+
+
 class MovedModuleFinder(importlib.abc.MetaPathFinder):
-    """Resolves the paths of :data:`MOVED` and explains :data:`GONE`."""
+    """Resolves the paths of :data:`MOVED` and :data:`SPLIT`, explains
+    :data:`GONE`."""
 
     def find_spec(self, fullname: str, path=None, target=None
                   ) -> Optional[importlib.machinery.ModuleSpec]:
@@ -96,6 +123,11 @@ class MovedModuleFinder(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError(
                 f'{fullname} no longer exists: {GONE[fullname]}',
                 name=fullname)
+        if fullname in SPLIT:
+            warnings.warn(f'{fullname} was split: {SPLIT[fullname]}',
+                          FutureWarning, stacklevel=2)
+            return importlib.machinery.ModuleSpec(
+                fullname, _SplitPackage(SPLIT[fullname]), is_package=True)
         if fullname not in MOVED:
             return None
         new = MOVED[fullname]

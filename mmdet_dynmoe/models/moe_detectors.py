@@ -52,9 +52,10 @@ class MoEDetectorMixin:
     def __init__(self, *args, moe_cfg: Optional[dict] = None,
                  trainable: Optional[Sequence[str]] = None,
                  moe_loss_reduction: str = 'sum', **kwargs) -> None:
+        check_reduction(moe_loss_reduction)  # fail before building
         super().__init__(*args, **kwargs)  # the stock detector
         self.moe_cfg = moe_cfg
-        self.moe_loss_reduction = check_reduction(moe_loss_reduction)
+        self.moe_loss_reduction = moe_loss_reduction
         self.moe_ffn_names = apply_moe_cfg(
             self, moe_cfg, collect_losses=False) if moe_cfg else []
         for _, layer in moe_layers(self):

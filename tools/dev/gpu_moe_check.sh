@@ -10,7 +10,7 @@
 #                 bash tools/dev/gpu_moe_check.sh compile
 #
 # `run` installs the staged stack (../shared/gpu/README.md: builds mmcv's
-# CUDA ops, ~4.5 min on a fresh machine), runs tests/test_moe_engine_cuda.py
+# CUDA ops, ~4.5 min on a fresh machine), runs tests/moe/test_moe_engine_cuda.py
 # and tools/benchmark_moe.py --device cuda, and writes everything under $OUT
 # (gpu.txt, pytest.txt, benchmark.md).
 set -euo pipefail
@@ -33,7 +33,7 @@ run)
   device_env
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out/gpu.txt"
   python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' | tee -a "$out/gpu.txt"
-  python3 -m pytest -q -p no:cacheprovider tests/test_moe_engine_cuda.py 2>&1 \
+  python3 -m pytest -q -p no:cacheprovider -m cuda tests/moe/test_moe_engine_cuda.py 2>&1 \
     | tee "$out/pytest.txt" | tail -25 || true
   python3 tools/benchmark_moe.py --device cuda --modes infer train graph --count-ops 2>&1 | tee "$out/benchmark.md" ;;
 compile)  # torch.compile (inductor) at 8x900 and 2x900: ~2-3 min of compiling

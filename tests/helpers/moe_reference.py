@@ -34,7 +34,11 @@ TOL = {torch.float32: 1e-5, torch.bfloat16: 3e-2, torch.float16: 5e-3}
 
 
 def make_layer(num_experts=6, top_k=2, embed=16, hidden=24, **kw) -> MoELayer:
+    """A small eval-mode layer with both generic routing losses on (the
+    engine's defaults are off)."""
     torch.manual_seed(0)
+    kw.setdefault('balance_loss_weight', 0.01)
+    kw.setdefault('z_loss_weight', 0.001)
     layer = MoELayer(embed, hidden, num_experts, top_k, **kw)
     with torch.no_grad():
         layer.bias.normal_()

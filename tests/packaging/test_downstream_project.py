@@ -12,7 +12,7 @@ import torch
 from mmengine.config import Config
 
 import mmdet_dynmoe
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 MOE_CONFIG = 'moe/moe-dino_r18-tiny-n4k2_3e_synthetic-mixed.py'
 

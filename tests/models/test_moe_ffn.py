@@ -13,7 +13,7 @@ from mmdet.registry import HOOKS, MODELS
 from mmdet_dynmoe.models import MoEFFN, upcycle_ffns
 from mmdet_dynmoe.moe import moe_layers
 
-from conftest import tiny_dino_cfg
+from helpers import tiny_dino_cfg
 
 
 def dense_ffn(**kw) -> FFN:
@@ -146,7 +146,8 @@ def test_routing_losses_reach_the_detector_loss_dict(tiny_synthetic,
     # the allocator returns and the matching cost can be NaN.
     model.init_weights()
     names = upcycle_ffns(model, 'decoder.layers.*.ffn', num_copies=2,
-                         granularity=2)
+                         granularity=2, balance_loss_weight=0.01,
+                         z_loss_weight=0.001)
     assert len(names) == 3
     data = model.data_preprocessor(_dino_batch(cfg), True)
     model.train()
@@ -174,7 +175,8 @@ class ToyModel(BaseModel):
         super().__init__()
         self.ffn = MODELS.build(dict(type='MoEFFN', embed_dims=8,
                                      feedforward_channels=16, num_experts=4,
-                                     top_k=2))
+                                     top_k=2, balance_loss_weight=0.01,
+                                     z_loss_weight=0.001))
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
         out = self.ffn(inputs)

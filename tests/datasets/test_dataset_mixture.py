@@ -22,11 +22,15 @@ from mmengine.runner import Runner
 from mmengine.structures import InstanceData
 
 import mmdet_dynmoe  # noqa: F401  (registers the DAMEX components)
-from mmdet_dynmoe.damex import (DatasetMixture, DatasetRatioSampler,
-                                LabelSpace, to_dataset_space, voc_to_coco)
+from mmdet_dynmoe.datasets import (DatasetMixture, DatasetRatioSampler,
+                                   LabelSpace)
+from mmdet_dynmoe.evaluation import to_dataset_space
 from mmdet_dynmoe.testing import write_layout_fixture, write_voc_fixture
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from helpers import REPO_ROOT, load_tool
+
+REPO = REPO_ROOT
+voc_to_coco = load_tool('dataset_converters/voc_to_coco')
 SYNTHETIC_DATA = osp.join(REPO, 'configs/damex/_base_/synthetic-domains.py')
 UODB_DATA = osp.join(REPO, 'configs/damex/_base_/uodb.py')
 DOMAINS = ['studio', 'street', 'night', 'paper']

@@ -21,7 +21,7 @@ from mmdet_dynmoe.dynamicdet import (CascadeBackbone, DifficultyRouter,
                                      hard_ratio_for_latency, route_hard,
                                      router_loss, threshold_for_hard_ratio)
 
-from conftest import REPO_ROOT, load_tool, tiny_cfg
+from helpers import REPO_ROOT, load_tool, tiny_cfg
 
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'dynamicdet')
 ONE_STAGE = 'dynamicdet/dynamicdet-retinanet_r18-tiny_3e_synthetic-mixed.py'
@@ -567,7 +567,7 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
 
 
 def test_spearman_gives_tied_scores_their_mean_rank():
-    from mmdet_dynmoe.dynamicdet.report_hook import spearman
+    from mmdet_dynmoe.evaluation import spearman
     # Four tied scores say nothing about their order: ranks 2.5 each.
     assert spearman([.3, .3, .3, .3, .9], [5, 4, 3, 2, 1]) == \
         pytest.approx(-1 / 2**0.5)
@@ -655,3 +655,23 @@ def test_evaluate_choice_scores_only_the_images_it_is_given(tiny_synthetic):
     assert everyone < 0.9  # the misses on the other images count
     assert evaluate_choice(cfg, dataset.metainfo, results, [True] * n,
                            subset=first).get('coco/bbox_mAP', 0.0) == 0.0
+
+
+def test_former_router_key_and_checkpoints_still_load():
+    with pytest.warns(DeprecationWarning, match='difficulty_router'):
+        old = _build(step=1, router=dict(reduction=2))
+    assert old.difficulty_router.fc1.out_features == \
+        sum(old.difficulty_router.in_channels) // 2
+    with pytest.raises(ValueError, match='not also its former name'):
+        _build(step=1, router=dict(), difficulty_router=dict())
+    with torch.no_grad():  # so that only loading can make them equal
+        old.difficulty_router.fc1.weight.add_(1.0)
+    # a checkpoint written before the rename names the module 'router'
+    state = {k.replace('difficulty_router.', 'router.', 1)
+             if k.startswith('difficulty_router.') else k: v
+             for k, v in old.state_dict().items()}
+    assert any(k.startswith('router.') for k in state)
+    new = _build(step=1, difficulty_router=dict(reduction=2))
+    new.load_state_dict(state, strict=True)
+    for key, value in old.state_dict().items():
+        assert torch.equal(new.state_dict()[key], value), key

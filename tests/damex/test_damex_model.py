@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import os.path as osp
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -13,12 +14,15 @@ from mmengine.runner import Runner
 
 import mmdet_dynmoe  # noqa: F401
 from mmdet.registry import DATASETS, MODELS
-from mmdet_dynmoe.damex import DatasetExpertMap
-from mmdet_dynmoe.moe import MoELayer, moe_layers, routing_target_loss
+from mmdet_dynmoe.damex import (DAMEXDINO, DatasetExpertMap,
+                                expert_load_by_dataset, routing_purity,
+                                routing_target_loss)
+from mmdet_dynmoe.models import MoEFFN
+from mmdet_dynmoe.moe import MoELayer, moe_layers
 from mmdet_dynmoe.testing import write_layout_fixture
 
-from conftest import REPO_ROOT, load_tool, save_initialised_checkpoint
-from paper_scale import cpu_step_cfg
+from helpers import REPO_ROOT, load_tool, save_initialised_checkpoint
+from helpers.paper_scale import cpu_step_cfg
 
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'damex')
 DAMEX = osp.join(CONFIGS, 'damex-dino_r18-tiny-e4_3e_synthetic-domains.py')
@@ -47,41 +51,54 @@ def test_routing_target_loss_is_cross_entropy_to_the_target_experts():
         -(logits.log_softmax(-1).mean(-1)).mean().item())
 
 
-def test_moe_layer_refuses_a_training_pass_without_targets():
-    layer = MoELayer(8, 16, 4, 1, routing_target_loss_weight=0.1)
-    layer.train()
-    with pytest.raises(ValueError, match='no image_targets'):
-        layer(torch.randn(2, 3, 8))
-    layer.eval()
-    layer(torch.randn(2, 3, 8))  # inference never needs them
+def test_the_engine_has_no_damex_key_and_the_old_one_names_the_new_place():
+    with pytest.raises(TypeError, match='routing_target_loss_weight'):
+        MoELayer(8, 16, 4, 1, routing_target_loss_weight=0.1)
+    with pytest.raises(TypeError, match=r"routing_target_loss_weight moved "
+                       r"to model=dict\(type='DAMEXDINO', "
+                       r'routing_loss_weight'):
+        MoEFFN(embed_dims=8, feedforward_channels=16, num_experts=4,
+               top_k=1, routing_target_loss_weight=0.1)
 
 
-def test_deferred_routing_target_loss_counts_only_the_masked_tokens():
+def _routing_loss(records, targets, mask=None, weight=0.5, reduction='sum'):
+    """DAMEXDINO.routing_loss with its two settings, on given records."""
+    damex = SimpleNamespace(routing_loss_weight=weight,
+                            routing_loss_reduction=reduction)
+    return DAMEXDINO.routing_loss(damex, records, targets, mask)
+
+
+def test_routing_loss_counts_only_the_masked_tokens_of_recorded_passes():
     torch.manual_seed(0)
-    layer = MoELayer(8, 16, 4, 1, routing_target_loss_weight=0.5)
+    layer = MoELayer(8, 16, 4, 1)
+    layer.keep_routing = True
     layer.train()
-    logits = []
-    layer.router.register_forward_hook(
-        lambda mod, args, out: logits.append(out.logits))
     targets = F.one_hot(torch.tensor([1, 3]), 4).float()
-    layer.defer_routing_target = True
-    layer(torch.randn(2, 5, 8), image_targets=targets)
-    assert 'loss_moe_routing_target' not in layer._aux  # waits for a mask
+    layer(torch.randn(2, 5, 8))
+    assert layer.pop_aux_losses() == {}  # the engine adds no DAMEX loss
+    records = [('global', layer.pop_routing())]
+    assert layer.pop_routing() == []  # popped once
+    logits = records[0][1][0].route.logits
     mask = torch.zeros(2, 5, dtype=torch.bool)
     mask[0, 1] = mask[1, 3] = mask[1, 4] = True
-    layer.resolve_routing_target(mask)
-    expected = 0.5 * F.cross_entropy(logits[0].view(2, 5, 4)[mask],
+    expected = 0.5 * F.cross_entropy(logits.view(2, 5, 4)[mask],
                                      torch.tensor([1, 3, 3]))
-    loss = layer.pop_aux_losses()['loss_moe_routing_target']
+    loss = _routing_loss(records, targets, mask)
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
-    layer(torch.randn(2, 5, 8), image_targets=targets)
-    layer.resolve_routing_target(torch.zeros(2, 5, dtype=torch.bool))
-    empty = layer.pop_aux_losses()['loss_moe_routing_target']
+    every = 0.5 * F.cross_entropy(logits, torch.tensor([1, 3]).repeat_interleave(5))
+    assert _routing_loss(records, targets).item() == pytest.approx(
+        every.item(), rel=1e-6)
+    # mean over layers: two layers with the same pass = the one-layer loss
+    assert _routing_loss(records * 2, targets, mask,
+                         reduction='mean').item() == pytest.approx(
+                             expected.item(), rel=1e-6)
+    empty = _routing_loss(records, targets,
+                          torch.zeros(2, 5, dtype=torch.bool))
     assert empty.item() == 0.0 and empty.requires_grad
-    layer(torch.randn(2, 5, 8), image_targets=targets)
     with pytest.raises(ValueError, match=r'shape \(2, 4\) for a pass over '
                        r'tokens of shape \(2, 5\)'):
-        layer.resolve_routing_target(torch.ones(2, 4, dtype=torch.bool))
+        _routing_loss(records, targets, torch.ones(2, 4, dtype=torch.bool))
+    assert _routing_loss([('global', [])], targets) is None  # no pass
 
 
 def test_dataset_expert_map_targets_and_errors():
@@ -150,10 +167,15 @@ def test_foreground_routing_loss_counts_only_matched_queries(damex_cfg):
     torch.manual_seed(0)
     cfg = copy.deepcopy(damex_cfg.model)
     cfg.routing_loss_tokens = 'foreground'
+    cfg.bbox_head.type = 'DAMEXDINOHead'
     model = MODELS.build(cfg)
     model.init_weights()
     model.train()
     batch = _mixed_batch(model, damex_cfg, training=True)
+    recorded = []
+    pop = model.bbox_head.pop_matched_queries
+    model.bbox_head.pop_matched_queries = lambda: recorded.append(pop()) or \
+        recorded[-1]
     logits, heads = {}, []
     for name, layer in moe_layers(model):
         layer.router.register_forward_hook(
@@ -168,8 +190,9 @@ def test_foreground_routing_loss_counts_only_matched_queries(damex_cfg):
     # the denoising queries come first; the head's matching part follows
     num_queries = model.num_queries
     num_dn = heads[0][0].shape[2] - num_queries
-    head_inputs['dn_meta'] = dict(num_denoising_queries=num_dn)
-    matched = model.matched_queries(head_inputs, samples)
+    matched = _matched_queries(model, head_inputs, samples, num_dn)
+    # the head recorded the matching its loss computed: the same queries
+    assert len(recorded) == 1 and torch.equal(recorded[0], matched)
     num_gts = [len(s.gt_instances) for s in samples]
     assert matched.sum(1).tolist() == [min(n, num_queries) for n in num_gts]
     assert not matched[:, :num_dn].any()
@@ -191,6 +214,32 @@ def test_foreground_routing_loss_counts_only_matched_queries(damex_cfg):
                for _, layer in moe_layers(model))
 
 
+@torch.no_grad()
+def _matched_queries(model, head_inputs: dict, samples, num_dn: int):
+    """Reference: the last decoder layer's Hungarian matching, run again.
+
+    (B, num_dn + Q) bool, True where the assigner pairs the matching query
+    with a ground-truth box.
+    """
+    cls_scores, bbox_preds = model.bbox_head(head_inputs['hidden_states'],
+                                             head_inputs['references'])
+    matched = torch.zeros(cls_scores.shape[1:3], dtype=torch.bool)
+    for i, sample in enumerate(samples):
+        targets = model.bbox_head._get_targets_single(
+            cls_scores[-1, i, num_dn:], bbox_preds[-1, i, num_dn:],
+            sample.gt_instances, sample.metainfo)
+        matched[i, num_dn + targets[4]] = True  # pos_inds
+    return matched
+
+
+def test_foreground_routing_loss_needs_the_recording_head(damex_cfg):
+    cfg = copy.deepcopy(damex_cfg.model)
+    cfg.routing_loss_tokens = 'foreground'
+    with pytest.raises(TypeError, match=r"bbox_head=dict\(type="
+                       r"'DAMEXDINOHead'\) \(got DINOHead\)"):
+        MODELS.build(cfg)
+
+
 def test_foreground_routing_loss_refuses_encoder_moe_layers(damex_cfg):
     cfg = copy.deepcopy(damex_cfg.model)
     cfg.routing_loss_tokens = 'foreground'
@@ -199,7 +248,7 @@ def test_foreground_routing_loss_refuses_encoder_moe_layers(damex_cfg):
                        r"\['encoder.layers.0.ffn'\]"):
         MODELS.build(cfg)
     cfg.routing_loss_tokens = 'matched'
-    with pytest.raises(ValueError, match="'all' or 'foreground'"):
+    with pytest.raises(ValueError, match=r"one of \['all', 'foreground'\]"):
         MODELS.build(cfg)
 
 
@@ -238,9 +287,10 @@ def test_damex_and_moe_baseline_differ_only_in_routing_losses():
     assert damex['model'].pop('type') == 'DAMEXDINO'
     assert moe['model'].pop('type') == 'MoEDINO'
     assert damex['model'].pop('dataset_experts')
+    assert damex['model'].pop('routing_loss_weight') == 0.1
+    assert damex['model'].pop('routing_loss_reduction') == 'mean'
     for cfg in (damex, moe):
-        for key in ('balance_loss_weight', 'routing_target_loss_weight'):
-            cfg['model']['moe_cfg'].pop(key, None)
+        cfg['model']['moe_cfg'].pop('balance_loss_weight')
     assert damex == moe
 
 
@@ -276,7 +326,6 @@ def test_uodb_damex_config_passes_a_training_step_on_its_layout(
 
 
 def test_expert_load_by_dataset_and_routing_purity():
-    from mmdet_dynmoe.analysis import expert_load_by_dataset, routing_purity
     records = [dict(load=torch.tensor(v)) for v in
                ([3, 1, 0], [1, 0, 0], [0, 2, 2])]
     names, load = expert_load_by_dataset(records, ['a', 'a', 'b'])

@@ -14,7 +14,7 @@ import mmdet_dynmoe  # noqa: F401
 from mmdet.registry import DATASETS, MODELS
 from mmdet_dynmoe.models import MoEFFN
 
-from conftest import load_tool, save_initialised_checkpoint, tiny_cfg
+from helpers import load_tool, save_initialised_checkpoint, tiny_cfg
 
 DENSE = 'dynamic_dino/grounding-dino_r18-tiny_3e_synthetic-mixed.py'
 MOE = 'dynamic_dino/dynamic-dino_r18-tiny-n4k2_1e_synthetic-mixed.py'

@@ -14,7 +14,7 @@ import mmdet_dynmoe  # noqa: F401
 from mmdet.registry import DATASETS, MODELS
 from mmdet_dynmoe.models import MoEFFN
 
-from conftest import REPO_ROOT, tiny_dino_cfg
+from helpers import REPO_ROOT, tiny_dino_cfg
 
 MOE_CFG = osp.join(REPO_ROOT, 'configs', 'moe',
                    'moe-dino_r18-tiny-n4k2_3e_synthetic-mixed.py')
@@ -133,3 +133,33 @@ def test_moe_cfg_needs_one_form_and_known_layers():
     cfg.model.moe_cfg = dict(where='neck', num_copies=2, granularity=2)
     with pytest.raises(ValueError, match="'neck' matches no FFN"):
         MODELS.build(copy.deepcopy(cfg.model))
+
+
+def test_moe_detector_adds_routing_losses_in_its_own_loss(tiny_synthetic,
+                                                          tmp_path):
+    cfg = tiny_dino_cfg(tiny_synthetic, str(tmp_path))
+    cfg.model.type = 'MoEDINO'
+    cfg.model.moe_cfg = dict(num_copies=2, granularity=2,
+                             balance_loss_weight=0.01, z_loss_weight=0.001)
+    bad = copy.deepcopy(cfg.model)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    # no forward hooks: the data flows through MoEDINO.loss()
+    assert not model._forward_hooks and not model._forward_pre_hooks
+    data = _batch(cfg, True, model)
+    model.train()
+    losses = model(**data, mode='loss')
+    assert {'loss_moe_balance', 'loss_moe_z'} <= set(losses)
+    layers = [m for m in model.modules() if isinstance(m, MoEFFN)]
+    assert len(layers) == 3 and not any(f.moe._aux for f in layers)
+    # mean over the 3 decoder layers = a third of the sum
+    model.moe_loss_reduction = 'mean'
+    torch.manual_seed(0)
+    mean = model(**data, mode='loss')['loss_moe_balance']
+    model.moe_loss_reduction = 'sum'
+    torch.manual_seed(0)
+    total = model(**data, mode='loss')['loss_moe_balance']
+    torch.testing.assert_close(mean * 3, total)
+    bad.moe_loss_reduction = 'max'
+    with pytest.raises(ValueError, match="reduction='max'"):
+        MODELS.build(bad)

@@ -2,7 +2,8 @@
 reference, the same results as on CPU, no host sync, bitwise repeatable.
 
 Skipped without a GPU (CI has none); run on a lent GPU machine with
-``python -m pytest -q tests/test_moe_engine_cuda.py`` (docs/moe_engine.md).
+``python -m pytest -q -m cuda tests/moe/test_moe_engine_cuda.py``
+(docs/moe_engine.md; ``-m cuda`` keeps the GPU visible to the tests).
 """
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import copy
 import pytest
 import torch
 
-from moe_reference import (PATHS, TOL, assert_close_to_reference,
+import mmdet_dynmoe.hi_moe  # noqa: F401  (registers HierarchicalRouter)
+from helpers.moe_reference import (PATHS, TOL, assert_close_to_reference,
                            make_layer as make_small_layer, reference_moe)
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
-                                reason='needs a CUDA device')
+pytestmark = pytest.mark.cuda  # skipped without a GPU (tests/conftest.py)
 
 DTYPES = tuple(TOL)
 CUDA = torch.device('cuda')

@@ -11,10 +11,11 @@ import torch
 from mmdet_dynmoe.moe import (MoELayer, load_balancing_loss, router_z_loss,
                               select_dispatch, split_dense_mlp,
                               upcycle_dense_mlp)
-from moe_reference import (PATHS, TOL, assert_close_to_reference, make_layer,
+import mmdet_dynmoe.hi_moe  # noqa: F401  (registers HierarchicalRouter)
+from helpers import REPO_ROOT
+from helpers.moe_reference import (PATHS, TOL, assert_close_to_reference, make_layer,
                            reference_moe)
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 @pytest.mark.parametrize('path', PATHS)
 @pytest.mark.parametrize('num_tokens', [1, 7, 300])
@@ -264,3 +265,83 @@ def test_engine_imports_nothing_from_openmmlab():
             for name in names:
                 assert name.split('.')[0] not in (
                     'mmdet', 'mmcv', 'mmengine', 'mmdet_dynmoe'), (path, name)
+
+
+def test_engine_layer_takes_only_generic_keys():
+    import inspect
+    assert set(inspect.signature(MoELayer).parameters) == {
+        'embed_dims', 'hidden_channels', 'num_experts', 'top_k',
+        'router_cfg', 'activation', 'dropout', 'num_shared_experts',
+        'routed_scale', 'capacity_factor', 'dispatch', 'balance_loss_weight',
+        'z_loss_weight', 'loss_scope'}
+
+
+def test_optional_losses_are_off_by_default():
+    layer = MoELayer(8, 8, 4, 2).train()
+    layer(torch.randn(2, 5, 8))
+    assert layer.pop_aux_losses() == {}
+
+
+def test_a_router_with_losses_of_its_own_returns_them_to_the_layer():
+    from mmdet_dynmoe.moe import ROUTERS, TopKRouter, register_router
+
+    @register_router
+    class ToyLossRouter(TopKRouter):
+        def losses(self, route, scope):
+            return {'loss_moe_toy': route.probs[:, 0].mean()}
+
+    try:
+        layer = make_layer(router_cfg=dict(type='ToyLossRouter')).train()
+        x = torch.randn(2, 5, 16)
+        layer(x)
+        aux = layer.pop_aux_losses()
+        assert set(aux) == {'loss_moe_balance', 'loss_moe_z', 'loss_moe_toy'}
+        layer.eval()
+        layer(x)
+        assert layer.pop_aux_losses() == {}  # eval passes compute none
+    finally:
+        ROUTERS.pop('ToyLossRouter')
+    with pytest.raises(TypeError, match='must subclass Router'):
+        register_router(torch.nn.Linear)
+
+
+def test_routing_records_are_kept_only_when_asked_and_in_training():
+    layer = make_layer().train()
+    x = torch.randn(2, 5, 16)
+    layer(x)
+    assert layer.pop_routing() == []
+    layer.keep_routing = True
+    valid = torch.ones(2, 5, dtype=torch.bool)
+    valid[1, 3:] = False
+    layer(x, valid=valid)
+    (record, ) = layer.pop_routing()
+    assert record.route.logits.shape == (8, 6)  # the 8 valid tokens
+    assert record.layout.image_index.tolist() == [0] * 5 + [1] * 3
+    assert tuple(record.token_shape) == (2, 5)
+    mask = torch.zeros(2, 5, dtype=torch.bool)
+    mask[1, 4] = mask[1, 0] = True
+    assert record.routed(mask).tolist() == [False] * 5 + [True, False, False]
+    layer.eval()
+    layer(x)
+    assert layer.pop_routing() == []
+
+
+def test_pop_moe_aux_losses_sums_or_averages_over_layers():
+    from mmdet_dynmoe.moe import pop_moe_aux_losses
+    model = torch.nn.Sequential(make_layer(), make_layer()).train()
+    x = torch.randn(10, 16)
+    model(x)
+    losses = [layer.pop_aux_losses()['loss_moe_balance'] for layer in model]
+    model(x)
+    total = pop_moe_aux_losses(model)['loss_moe_balance']
+    torch.testing.assert_close(total, losses[0] + losses[1])
+    model(x)
+    mean = pop_moe_aux_losses(model, reduction='mean')['loss_moe_balance']
+    torch.testing.assert_close(mean, (losses[0] + losses[1]) / 2)
+    with pytest.raises(ValueError, match=r"reduction='max'.*\['sum', 'mean'\]"):
+        pop_moe_aux_losses(model, reduction='max')
+
+
+def test_negative_loss_weights_fail_at_build():
+    with pytest.raises(ValueError, match='balance_loss_weight=-0.1 must be'):
+        MoELayer(8, 8, 4, 2, balance_loss_weight=-0.1)

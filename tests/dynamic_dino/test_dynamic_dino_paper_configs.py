@@ -23,8 +23,8 @@ from mmdet.registry import EVALUATOR
 from mmdet_dynmoe.models import MoEFFN
 from mmdet_dynmoe.testing import write_layout_fixture
 
-from conftest import REPO_ROOT
-from paper_scale import cpu_step_cfg
+from helpers import REPO_ROOT
+from helpers.paper_scale import cpu_step_cfg
 
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'dynamic_dino')
 PAPER_CONFIGS = sorted(

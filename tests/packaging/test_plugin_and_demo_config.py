@@ -8,7 +8,7 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO_ROOT, tiny_dino_cfg
+from helpers import REPO_ROOT, tiny_dino_cfg
 
 DEMO_CFG = osp.join(REPO_ROOT, 'configs', 'baseline',
                     'dino_r18-tiny_3e_synthetic-mixed.py')

@@ -14,12 +14,13 @@ from mmengine.runner import Runner
 import mmdet_dynmoe  # noqa: F401
 from mmdet.registry import DATASETS, MODELS
 from mmdet_dynmoe.models import MoEFFN
-from mmdet_dynmoe.moe import HierarchicalRouter, TopKRouter
+from mmdet_dynmoe.hi_moe import HierarchicalRouter
+from mmdet_dynmoe.moe import TopKRouter
 from mmdet_dynmoe.testing import write_layout_fixture
 
-from conftest import (REPO_ROOT, load_tool, save_initialised_checkpoint,
+from helpers import (REPO_ROOT, load_tool, save_initialised_checkpoint,
                       tiny_cfg)
-from paper_scale import cpu_step_cfg
+from helpers.paper_scale import cpu_step_cfg
 
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'hi_moe')
 TINY = sorted(osp.basename(p) for p in glob.glob(
@@ -116,7 +117,6 @@ def test_moe_ffns_get_padding_and_denoising_masks_from_their_layers(
 def _without_routing(config: str) -> dict:
     cfg = Config.fromfile(osp.join(CONFIG_DIR, config)).to_dict()
     cfg['model']['moe_cfg'].pop('router_cfg')
-    cfg['model']['moe_cfg'].pop('diversity_loss_weight')
     return cfg
 
 
@@ -147,7 +147,7 @@ def test_paper_scale_hi_moe_config_passes_a_training_step(config, tmp_path,
 
 
 def test_group_usage_by_domain_and_separation():
-    from mmdet_dynmoe.analysis import domain_separation, group_usage_by_domain
+    from mmdet_dynmoe.hi_moe import domain_separation, group_usage_by_domain
     records = [dict(groups=torch.tensor(g)) for g in
                ([0, 1], [0, 1], [2, 3], [2, 1])]
     names, usage = group_usage_by_domain(records, ['a', 'a', 'b', 'b'], 4)

@@ -1,20 +1,22 @@
-"""HI-MoE in the engine: scene -> instance routing over expert groups."""
+"""HI-MoE's router in the engine: scene -> instance routing over groups."""
 from __future__ import annotations
 
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from mmdet_dynmoe.moe import HierarchicalRouter, MoELayer
+from mmdet_dynmoe.hi_moe import HierarchicalRouter, scene_diversity_loss
+from mmdet_dynmoe.moe import MoELayer
 
 C, HIDDEN = 16, 24
 
 
 def _layer(num_experts=8, num_groups=4, top_groups=2, top_k=2, **router):
     torch.manual_seed(0)
+    router.setdefault('group_balance_loss_weight', 0.01)
     layer = MoELayer(C, HIDDEN, num_experts, top_k, router_cfg=dict(
         type='HierarchicalRouter', num_groups=num_groups,
-        top_groups=top_groups, **router), z_loss_weight=0.0)
+        top_groups=top_groups, **router), balance_loss_weight=0.01)
     layer.reset_parameters()
     with torch.no_grad():  # a router with opinions: bigger logits
         layer.router.scene_gate.weight.normal_(std=1.0)
@@ -112,7 +114,7 @@ def test_padding_and_denoising_tokens_do_not_change_other_tokens_routing():
 
 def test_renormalized_combined_weights_sum_to_one_and_still_train_scenes():
     layer = _layer(renormalize_combined=True)
-    layer.balance_loss_weight = layer.group_balance_loss_weight = 0.0
+    layer.balance_loss_weight = layer.router.group_balance_loss_weight = 0.0
     layer.train()
     x = torch.randn(3, 10, C)
     route = layer.router(x.flatten(0, 1), layout=None)
@@ -128,7 +130,7 @@ def test_renormalized_combined_weights_sum_to_one_and_still_train_scenes():
 
 def test_both_routing_levels_get_gradients_from_the_output():
     layer = _layer()
-    layer.balance_loss_weight = layer.group_balance_loss_weight = 0.0
+    layer.balance_loss_weight = layer.router.group_balance_loss_weight = 0.0
     layer.train()
     layer(torch.randn(3, 10, C)).square().sum().backward()
     assert layer.router.scene_gate.weight.grad.abs().sum() > 0
@@ -137,7 +139,7 @@ def test_both_routing_levels_get_gradients_from_the_output():
 
 def test_group_expert_and_diversity_losses_are_recorded_and_train_routers():
     layer = _layer()
-    layer.diversity_loss_weight = 0.001
+    layer.router.diversity_loss_weight = 0.001
     layer.train()
     layer(torch.randn(4, 10, C))
     aux = layer.pop_aux_losses()

@@ -18,11 +18,12 @@ STEPS = 2
 
 def make_model() -> nn.Module:
     torch.manual_seed(0)
+    losses = dict(balance_loss_weight=0.01, z_loss_weight=0.001)
     model = nn.Sequential(
         MoELayer(16, 24, num_experts=6, top_k=2, dispatch='loop',
-                 router_cfg=dict(type='TopKRouter', bias=True)),
+                 router_cfg=dict(type='TopKRouter', bias=True), **losses),
         nn.LayerNorm(16),
-        MoELayer(16, 24, num_experts=4, top_k=1, dispatch='dense'))
+        MoELayer(16, 24, num_experts=4, top_k=1, dispatch='dense', **losses))
     with torch.no_grad():  # experts 4 and 5 of the first layer get no token
         model[0].router.gate.bias.copy_(torch.tensor([3., 3, 3, 3, -50, -50]))
     return model
