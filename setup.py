@@ -14,7 +14,6 @@ import os
 import os.path as osp
 import shutil
 import sys
-
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -32,8 +31,9 @@ def add_mim_extension() -> None:
     """Link (editable) or copy (build) configs/ and tools/ into the package."""
     if 'develop' in sys.argv or 'editable_wheel' in sys.argv:
         mode = 'symlink'
-    elif any(cmd in sys.argv for cmd in ('sdist', 'bdist_wheel', 'build',
-                                         'install')):
+    elif any(
+            cmd in sys.argv
+            for cmd in ('sdist', 'bdist_wheel', 'build', 'install')):
         mode = 'copy'
     else:
         return
@@ -49,8 +49,8 @@ def add_mim_extension() -> None:
         if mode == 'symlink':
             os.symlink(osp.relpath(src, mim_dir), dst)
         else:
-            shutil.copytree(src, dst,
-                            ignore=shutil.ignore_patterns('__pycache__'))
+            shutil.copytree(
+                src, dst, ignore=shutil.ignore_patterns('__pycache__'))
 
 
 def read_requirements(name: str) -> list:
@@ -71,8 +71,8 @@ if __name__ == '__main__':
         long_description=open(osp.join(HERE, 'README.md')).read(),
         long_description_content_type='text/markdown',
         python_requires='>=3.9',
-        packages=find_packages(exclude=('tests', 'tests.*', 'configs',
-                                        'tools')),
+        packages=find_packages(
+            exclude=('tests', 'tests.*', 'configs', 'tools')),
         include_package_data=True,
         package_data={'mmdet_dynmoe': ['.mim/**/*']},
         # torch and mmcv are not listed: an unpinned torch pulls a CUDA build

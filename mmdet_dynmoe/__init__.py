@@ -12,9 +12,12 @@ MoE engine (``moe/``, plain PyTorch), the mmdet adapters of the engine
 ``engine/``, ``visualization/``, ``compat/``, ``synthetic/``,
 ``testing/``).
 """
+# isort: off
 from . import compat  # noqa: F401  (first: fixes apply before anything loads)
-from . import (damex, datasets, dynamic_dino, dynamicdet,  # noqa: F401
-               engine, evaluation, hi_moe, models, registry)
+# Importing each package registers its components into mmdet's registries.
+from . import damex, datasets, dynamic_dino, dynamicdet  # noqa: F401
+from . import engine, evaluation, hi_moe, models, registry  # noqa: F401
+# isort: on
 from .config_files import config_file
 from .dynamic_dino import minilm_path
 from .version import __version__

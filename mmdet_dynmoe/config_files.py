@@ -36,8 +36,9 @@ def available_config_folders() -> list[str]:
     root = config_dir()
     if not osp.isdir(root):
         return []
-    return sorted(d for d in os.listdir(root)
-                  if osp.isdir(osp.join(root, d)) and not d.startswith('_'))
+    return sorted(
+        d for d in os.listdir(root)
+        if osp.isdir(osp.join(root, d)) and not d.startswith('_'))
 
 
 def config_file(path: str) -> str:

@@ -14,8 +14,7 @@ import mmdet
 
 def mmdet_tool_path(name: str) -> str:
     """Path of mmdet's ``tools/{name}.py`` shipped in its ``.mim`` folder."""
-    path = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools',
-                    f'{name}.py')
+    path = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', f'{name}.py')
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'mmdet {mmdet.__version__} has no {path}; reinstall mmdet>=3.0 '

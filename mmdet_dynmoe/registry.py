@@ -10,6 +10,7 @@ mmengine), so those dicts build as they would in the ``mmdet`` scope.
 from mmdet import registry as _mmdet
 from mmengine.registry import Registry
 
+
 def _child(name: str) -> Registry:
     parent: Registry = getattr(_mmdet, name)
     return Registry(parent.name, parent=parent, scope='mmdet_dynmoe')

@@ -4,13 +4,11 @@ the ``cuda`` marker skips without a GPU."""
 from __future__ import annotations
 
 import os
-import os.path as osp
 
 import pytest
 
-from helpers import REPO_ROOT
-
 from mmdet_dynmoe.synthetic import SyntheticSpec, generate
+from helpers import REPO_ROOT
 
 # Tiny but covering every domain and the zero-shot split.
 TINY_SPEC = SyntheticSpec(num_train=6, num_val=3, num_zeroshot=3)

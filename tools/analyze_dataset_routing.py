@@ -27,12 +27,17 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def plot(layers: dict, path: str) -> None:
     from mmdet_dynmoe.visualization import heatmap_row
-    heatmap_row([dict(values=info['share'],
-                      rows=info['datasets'] if i == 0 else [],
-                      title=name if 'purity' not in info else
-                      f'{name}\npurity {info["purity"]["mean"]:.2f}')
-                 for i, (name, info) in enumerate(layers.items())], path,
-                xlabel='expert', colorbar_label='share of slots',
+    heatmap_row([
+        dict(
+            values=info['share'],
+            rows=info['datasets'] if i == 0 else [],
+            title=name if 'purity' not in info else
+            f'{name}\npurity {info["purity"]["mean"]:.2f}')
+        for i, (name, info) in enumerate(layers.items())
+    ],
+                path,
+                xlabel='expert',
+                colorbar_label='share of slots',
                 panel_size=(3.4, 3.0))
 
 
@@ -50,16 +55,18 @@ def main(argv=None) -> dict:
         raise SystemExit('the val dataset is not a DatasetMixture (no '
                          "metainfo['dataset_names'])")
     sizes = dataset.cumulative_sizes
-    datasets = [names[bisect.bisect_right(sizes, i)]
-                for i in range(len(dataset))]
+    datasets = [
+        names[bisect.bisect_right(sizes, i)] for i in range(len(dataset))
+    ]
     mapping = getattr(model, 'dataset_experts', None)
     result = {}
     for name, layer in layers:
-        rows, load = expert_load_by_dataset(
-            layer.stats.as_dict()['images'], datasets)
-        info = dict(datasets=rows, load=load.tolist(),
-                    share=(load / load.sum(1, keepdim=True).clamp(min=1)
-                           ).tolist())
+        rows, load = expert_load_by_dataset(layer.stats.as_dict()['images'],
+                                            datasets)
+        info = dict(
+            datasets=rows,
+            load=load.tolist(),
+            share=(load / load.sum(1, keepdim=True).clamp(min=1)).tolist())
         if mapping is not None:
             info['purity'] = routing_purity(rows, load, mapping.experts)
         result[name.replace('.ffn.moe', '')] = info

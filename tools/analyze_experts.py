@@ -20,8 +20,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('config')
     p.add_argument('checkpoint')
     p.add_argument('--out', default='work_dirs/expert_analysis')
-    p.add_argument('--max-images', type=int, default=None,
-                   help='analyse only the first N val images')
+    p.add_argument(
+        '--max-images',
+        type=int,
+        default=None,
+        help='analyse only the first N val images')
     p.add_argument('--coverage', type=float, default=0.9)
     return p.parse_args(argv)
 
@@ -46,11 +49,13 @@ def plot_layer(name: str, stats: dict, out_dir: str) -> list[str]:
     fig.tight_layout()
     fig.savefig(files[-1], dpi=100)
     plt.close(fig)
-    files.append(heatmap_row(
-        [dict(values=share.numpy(), title=f'{name}: P(j | i)')],
-        osp.join(out_dir, f'{name}_coactivation.png'), xlabel='partner j',
-        colorbar_label='P(j | i)', ylabel='expert i',
-        panel_size=(5.0, 4.5)))
+    files.append(
+        heatmap_row([dict(values=share.numpy(), title=f'{name}: P(j | i)')],
+                    osp.join(out_dir, f'{name}_coactivation.png'),
+                    xlabel='partner j',
+                    colorbar_label='P(j | i)',
+                    ylabel='expert i',
+                    panel_size=(5.0, 4.5)))
     return files
 
 
@@ -63,17 +68,20 @@ def main(argv=None) -> dict:
     _, _, layers, metrics = val_with_routing_stats(
         args.config, args.checkpoint, args.out, max_images=args.max_images)
     os.makedirs(args.out, exist_ok=True)
-    stats = {name.replace('.ffn.moe', '').replace('.', '_'):
-             layer.stats.as_dict() for name, layer in layers}
+    stats = {
+        name.replace('.ffn.moe', '').replace('.', '_'): layer.stats.as_dict()
+        for name, layer in layers
+    }
     files = []
     for name, s in stats.items():
         files += plot_layer(name, s, args.out)
     table = partners_table(stats, args.coverage)
     with open(osp.join(args.out, 'partners.md'), 'w') as f:
         f.write(table)
-    summary = {name: summarize_layer(s['load'], s['coactivation'],
-                                     args.coverage)
-               for name, s in stats.items()}
+    summary = {
+        name: summarize_layer(s['load'], s['coactivation'], args.coverage)
+        for name, s in stats.items()
+    }
     with open(osp.join(args.out, 'summary.json'), 'w') as f:
         json.dump(dict(metrics=metrics, layers=summary), f, indent=2)
     print(table)

@@ -22,18 +22,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('config')
     p.add_argument('checkpoint')
     p.add_argument('--out', default='work_dirs/scene_groups')
-    p.add_argument('--key', default='domain',
-                   help='data-info key that names an image\'s domain')
+    p.add_argument(
+        '--key',
+        default='domain',
+        help='data-info key that names an image\'s domain')
     p.add_argument('--max-images', type=int, default=None)
     return p.parse_args(argv)
 
 
 def plot(layers: dict, path: str) -> None:
     from mmdet_dynmoe.visualization import heatmap_row
-    heatmap_row([dict(values=info['usage'], rows=info['domains'],
-                      title=f'{name}\nseparation {info["separation"]:.2f}')
-                 for name, info in layers.items()], path,
-                xlabel='expert group', colorbar_label='share of images',
+    heatmap_row([
+        dict(
+            values=info['usage'],
+            rows=info['domains'],
+            title=f'{name}\nseparation {info["separation"]:.2f}')
+        for name, info in layers.items()
+    ],
+                path,
+                xlabel='expert group',
+                colorbar_label='share of images',
                 panel_size=(3.2, 3.0))
 
 
@@ -49,19 +57,25 @@ def main(argv=None) -> dict:
             layer.router.group_routing == 'image'
 
     runner, _, layers, metrics = val_with_routing_stats(
-        args.config, args.checkpoint, args.out, per_image=True,
-        max_images=args.max_images, select=per_image_groups,
+        args.config,
+        args.checkpoint,
+        args.out,
+        per_image=True,
+        max_images=args.max_images,
+        select=per_image_groups,
         what='MoE layer whose scene router picks groups per image')
     dataset = runner.val_dataloader.dataset
-    domains = [str(dataset.get_data_info(i).get(args.key))
-               for i in range(len(dataset))]
+    domains = [
+        str(dataset.get_data_info(i).get(args.key))
+        for i in range(len(dataset))
+    ]
     result = {}
     for name, layer in layers:
-        names, usage = group_usage_by_domain(
-            layer.stats.as_dict()['images'], domains,
-            layer.router.num_groups)
+        names, usage = group_usage_by_domain(layer.stats.as_dict()['images'],
+                                             domains, layer.router.num_groups)
         result[name.replace('.ffn.moe', '')] = dict(
-            domains=names, usage=usage.tolist(),
+            domains=names,
+            usage=usage.tolist(),
             separation=domain_separation(usage))
     os.makedirs(args.out, exist_ok=True)
     plot(result, osp.join(args.out, 'scene_groups.png'))

@@ -26,17 +26,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 def measure(config: str, checkpoint: str | None, images: int, warmup: int,
             device: str) -> list[float]:
     import torch
+    from mmdet.registry import DATASETS
     from mmengine.dataset import pseudo_collate
 
-    from mmdet.registry import DATASETS
     from mmdet_dynmoe.engine import load_model, synchronize
     model, cfg, _ = load_model(config, checkpoint, device=device)
     dataset = DATASETS.build(cfg.val_dataloader.dataset)
     times = []
     with torch.no_grad():
         for i in range(min(images + warmup, len(dataset))):
-            data = model.data_preprocessor(pseudo_collate([dataset[i]]),
-                                           False)
+            data = model.data_preprocessor(pseudo_collate([dataset[i]]), False)
             synchronize(model)
             start = time.perf_counter()
             model(**data, mode='predict')
@@ -49,9 +48,9 @@ def measure(config: str, checkpoint: str | None, images: int, warmup: int,
 def main(argv=None) -> None:
     args = parse_args(argv)
     import torch
+    from mmdet.utils import register_all_modules
 
     import mmdet_dynmoe  # noqa: F401
-    from mmdet.utils import register_all_modules
     register_all_modules()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -63,8 +62,10 @@ def main(argv=None) -> None:
         config, _, ckpt = spec.partition(':')
         times = measure(config, ckpt or None, args.images, args.warmup,
                         args.device)
-        print(f'| {config} | {statistics.median(times):.1f} | '
-              f'{statistics.mean(times):.1f} |', flush=True)
+        print(
+            f'| {config} | {statistics.median(times):.1f} | '
+            f'{statistics.mean(times):.1f} |',
+            flush=True)
 
 
 if __name__ == '__main__':

@@ -40,18 +40,32 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--device', choices=('cpu', 'cuda', 'all'), default='all')
     p.add_argument('--paths', nargs='+', choices=ALL_PATHS, default=ALL_PATHS)
-    p.add_argument('--modes', nargs='+',
-                   choices=('infer', 'train', 'graph', 'compile'),
-                   default=('infer', 'train'))
-    p.add_argument('--sizes', nargs='+', default=None, metavar='BxN',
-                   help='token layouts to time (default: 2x900 8x900 '
-                   '2x20000)')
-    p.add_argument('--threads', type=int, default=None,
-                   help='torch CPU threads (default: torch default)')
-    p.add_argument('--min-run-time', type=float, default=1.0,
-                   help='seconds per measurement')
-    p.add_argument('--count-ops', action='store_true',
-                   help='also print the ATen operators of one forward')
+    p.add_argument(
+        '--modes',
+        nargs='+',
+        choices=('infer', 'train', 'graph', 'compile'),
+        default=('infer', 'train'))
+    p.add_argument(
+        '--sizes',
+        nargs='+',
+        default=None,
+        metavar='BxN',
+        help='token layouts to time (default: 2x900 8x900 '
+        '2x20000)')
+    p.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch CPU threads (default: torch default)')
+    p.add_argument(
+        '--min-run-time',
+        type=float,
+        default=1.0,
+        help='seconds per measurement')
+    p.add_argument(
+        '--count-ops',
+        action='store_true',
+        help='also print the ATen operators of one forward')
     return p.parse_args()
 
 
@@ -61,7 +75,14 @@ def build(device: str, dtype: torch.dtype):
     from mmdet_dynmoe.models import MoEFFN
     torch.manual_seed(0)
     dense = FFN(embed_dims=256, feedforward_channels=2048)
-    moe = MoEFFN.from_dense(dense, num_copies=8, granularity=2)
+    # the routing losses Dynamic-DINO trains with (the engine's are off by
+    # default): training rows include their cost
+    moe = MoEFFN.from_dense(
+        dense,
+        num_copies=8,
+        granularity=2,
+        balance_loss_weight=0.01,
+        z_loss_weight=0.001)
     moe.moe.record_aux = True  # time the routing losses of training too
     return dense.to(device, dtype), moe.to(device, dtype)
 
@@ -82,12 +103,12 @@ def time_ms(module, x: torch.Tensor, mode: str, min_run_time: float) -> float:
 
         def fn():
             out = module(x)
-            aux = getattr(getattr(module, 'moe', None), 'pop_aux_losses',
-                          dict)()
+            aux = getattr(
+                getattr(module, 'moe', None), 'pop_aux_losses', dict)()
             (out.float().square().mean() + sum(aux.values())).backward()
 
     if mode == 'graph':
-        fn = cuda_graph(module, x)
+        fn = cuda_graph(module, x)  # noqa: F811  (replaces the eager fn)
     fn()  # warm up (and allocate)
     timer = benchmark.Timer(stmt='fn()', globals=dict(fn=fn))
     return timer.blocked_autorange(min_run_time=min_run_time).median * 1e3
@@ -156,21 +177,23 @@ def main() -> None:
         x = torch.randn(2, 900, 256)
         print('ATen operators per inference forward (2x900 tokens):')
         for name, module, path in [('dense FFN', dense, None)] + [
-                (f'moe {p}', moe, p) for p in ALL_PATHS if p != 'auto']:
+            (f'moe {p}', moe, p) for p in ALL_PATHS if p != 'auto'
+        ]:
             if path is not None:
                 moe.moe.dispatch = path
             ops = count_ops(module, x)
             print(f'- {name}: {len(ops)}: {" ".join(ops)}')
         print()
-    head = ['device', 'dtype', 'mode', 'tokens', 'dense ms'] + [
-        f'moe {p} ms' for p in args.paths] + ['moe/dense (auto)']
+    head = ['device', 'dtype', 'mode', 'tokens', 'dense ms'
+            ] + [f'moe {p} ms' for p in args.paths] + ['moe/dense (auto)']
     print('| ' + ' | '.join(head) + ' |')
     print('|' + '|'.join('---' for _ in head) + '|')
     from mmdet_dynmoe.moe import select_dispatch
     for device, dtype in runs:
         dense, moe = build(device, dtype)
         sizes = SIZES if args.sizes is None else [
-            tuple(map(int, size.split('x'))) for size in args.sizes]
+            tuple(map(int, size.split('x'))) for size in args.sizes
+        ]
         for batch, queries in sizes:
             x = torch.randn(batch, queries, 256, device=device, dtype=dtype)
             num_tokens = batch * queries
@@ -178,17 +201,22 @@ def main() -> None:
                 if mode == 'graph' and device != 'cuda':
                     continue
                 t_dense = time_ms(dense, x, mode, args.min_run_time)
-                row = [device, str(dtype).replace('torch.', ''), mode,
-                       f'{batch}x{queries}', fmt_ms(t_dense)]
+                row = [
+                    device,
+                    str(dtype).replace('torch.', ''), mode,
+                    f'{batch}x{queries}',
+                    fmt_ms(t_dense)
+                ]
                 t_auto = None
                 for path in args.paths:
-                    if path == 'dense' and (num_tokens * 16 * 1024 >
-                                            DENSE_PATH_MAX_ELEMENTS):
+                    if path == 'dense' and (num_tokens * 16 * 1024
+                                            > DENSE_PATH_MAX_ELEMENTS):
                         row.append('skipped')
                         continue
-                    if mode == 'graph' and (path == 'loop' or (
-                            path == 'auto' and select_dispatch(
-                                num_tokens, 16, x.device, dtype) == 'loop')):
+                    syncs = path == 'loop' or (
+                        path == 'auto' and select_dispatch(
+                            num_tokens, 16, x.device, dtype) == 'loop')
+                    if mode == 'graph' and syncs:
                         row.append('n/a (host sync)')  # cannot be captured
                         continue
                     moe.moe.dispatch = path

@@ -35,17 +35,31 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument('--target-latency', type=float, metavar='MS',
-                        help='wanted mean latency per image (ms)')
-    target.add_argument('--hard-ratio', type=float, metavar='R',
-                        help='wanted fraction of images for detector 2')
-    parser.add_argument('--max-images', type=int, default=None,
-                        help='calibrate on the first N val images')
-    parser.add_argument('--repeats', type=int, default=3,
-                        help='time each path this often, keep the fastest')
+    target.add_argument(
+        '--target-latency',
+        type=float,
+        metavar='MS',
+        help='wanted mean latency per image (ms)')
+    target.add_argument(
+        '--hard-ratio',
+        type=float,
+        metavar='R',
+        help='wanted fraction of images for detector 2')
+    parser.add_argument(
+        '--max-images',
+        type=int,
+        default=None,
+        help='calibrate on the first N val images')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=3,
+        help='time each path this often, keep the fastest')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--out', default=None,
-                        help='JSON path (default: next to the checkpoint)')
+    parser.add_argument(
+        '--out',
+        default=None,
+        help='JSON path (default: next to the checkpoint)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
 

@@ -22,8 +22,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('config', help='config of the MoE model (with moe_cfg)')
     p.add_argument('dense_checkpoint', help='checkpoint of the dense model')
     p.add_argument('out', help='where to write the MoE checkpoint')
-    p.add_argument('--seed', type=int, default=0,
-                   help='seed of the upcycled routers')
+    p.add_argument(
+        '--seed', type=int, default=0, help='seed of the upcycled routers')
     return p.parse_args(argv)
 
 
@@ -35,13 +35,15 @@ def main(argv=None) -> None:
     from mmdet_dynmoe.engine import load_model
     register_all_modules()
     torch.manual_seed(args.seed)
-    model, cfg, meta = load_model(args.config, args.dense_checkpoint,
-                                  strict=True)
+    model, cfg, meta = load_model(
+        args.config, args.dense_checkpoint, strict=True)
     names = getattr(model, 'moe_ffn_names', [])
     if not names:
         raise SystemExit(f'{args.config} builds no MoE layer (no moe_cfg)')
-    meta = dict(meta, upcycled_from=args.dense_checkpoint,
-                moe_cfg=cfg.model.moe_cfg.to_dict())
+    meta = dict(
+        meta,
+        upcycled_from=args.dense_checkpoint,
+        moe_cfg=cfg.model.moe_cfg.to_dict())
     torch.save(dict(state_dict=model.state_dict(), meta=meta), args.out)
     print(f'upcycled {len(names)} FFNs ({", ".join(names)}) -> {args.out}')
 

@@ -26,8 +26,8 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--config', default=DEFAULT_CONFIG)
     p.add_argument('--work-dir', default='work_dirs/demo')
-    p.add_argument('--seed', type=int, default=0,
-                   help='seed of the synthetic benchmark')
+    p.add_argument(
+        '--seed', type=int, default=0, help='seed of the synthetic benchmark')
     return p.parse_args()
 
 

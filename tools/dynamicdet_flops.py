@@ -17,12 +17,12 @@ import argparse
 import logging
 
 import torch
+from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import mmdet_dynmoe  # noqa: F401  (registers DynamicDet)
-from mmdet.structures import DetDataSample
 from mmdet_dynmoe.dynamicdet import path_flops
 from mmdet_dynmoe.engine import load_model
 
@@ -33,8 +33,13 @@ PATH2_ONLY = ('backbone.backbone2', 'backbone.connections', 'detector2')
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('configs', nargs='+')
-    parser.add_argument('--shape', type=int, nargs=2, default=[128, 128],
-                        metavar=('H', 'W'), help='padded input size')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        default=[128, 128],
+        metavar=('H', 'W'),
+        help='padded input size')
     args = parser.parse_args(argv)
     MMLogger.get_current_instance().setLevel(logging.WARNING)
     init_default_scope('mmdet')
@@ -49,8 +54,12 @@ def main(argv=None) -> None:
         total = sum(p.numel() for p in model.parameters())
         path1 = sum(p.numel() for n, p in model.named_parameters()
                     if not n.startswith(PATH2_ONLY))
-        meta = dict(img_shape=shape, ori_shape=shape, pad_shape=shape,
-                    batch_input_shape=shape, scale_factor=(1.0, 1.0))
+        meta = dict(
+            img_shape=shape,
+            ori_shape=shape,
+            pad_shape=shape,
+            batch_input_shape=shape,
+            scale_factor=(1.0, 1.0))
         with torch.no_grad():
             flops = path_flops(model, torch.randn(1, 3, *shape),
                                [DetDataSample(metainfo=meta)])

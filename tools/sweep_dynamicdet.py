@@ -34,11 +34,11 @@ from mmengine.runner import Runner
 
 import mmdet_dynmoe  # noqa: F401  (registers DynamicDet)
 from mmdet_dynmoe.dynamicdet import path_flops, threshold_for_hard_ratio
-from mmdet_dynmoe.evaluation import spearman
 from mmdet_dynmoe.dynamicdet.routing_evaluation import (
     evaluate_choice, hard_mask, largest_fraction, load_dynamic_detector,
-    measure_threshold_latencies, per_image_loss_gaps,
-    preprocessed_val_batches, run_both_paths)
+    measure_threshold_latencies, per_image_loss_gaps, preprocessed_val_batches,
+    run_both_paths)
+from mmdet_dynmoe.evaluation import spearman
 
 RATIOS = [i / 10 for i in range(11)]
 
@@ -47,14 +47,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('--out', default='work_dirs/dynamicdet_sweep',
-                        help='folder for sweep.png and sweep.json')
+    parser.add_argument(
+        '--out',
+        default='work_dirs/dynamicdet_sweep',
+        help='folder for sweep.png and sweep.json')
     parser.add_argument('--max-images', type=int, default=None)
-    parser.add_argument('--repeats', type=int, default=3,
-                        help='timing rounds over all ratios; the fastest '
-                        'of each ratio is kept')
-    parser.add_argument('--latency-images', type=int, default=None,
-                        help='time each ratio on the first N images only')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=3,
+        help='timing rounds over all ratios; the fastest '
+        'of each ratio is kept')
+    parser.add_argument(
+        '--latency-images',
+        type=int,
+        default=None,
+        help='time each ratio on the first N images only')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
@@ -72,42 +80,47 @@ def sweep(args: argparse.Namespace) -> dict:
     timed = batches
     if args.latency_images:
         sizes = np.cumsum([len(b['data_samples']) for b in batches])
-        timed = batches[:int(np.searchsorted(sizes, args.latency_images)) +
-                        1]
+        timed = batches[:int(np.searchsorted(sizes, args.latency_images)) + 1]
     results = run_both_paths(model, batches)
     gaps = per_image_loss_gaps(model, batches)
     dataset_meta = Runner.build_dataloader(
         dict(cfg.val_dataloader, num_workers=0,
              persistent_workers=False)).dataset.metainfo
     scores = results.score_tensor
-    random_scores = torch.rand(len(scores),
-                               generator=torch.Generator().manual_seed(0))
+    random_scores = torch.rand(
+        len(scores), generator=torch.Generator().manual_seed(0))
     rows = []
     for ratio in RATIOS:
         threshold = threshold_for_hard_ratio(scores, ratio)
         hard = hard_mask(results, threshold)
         metrics = evaluate_choice(cfg, dataset_meta, results, hard)
-        rand_hard = (random_scores <
-                     threshold_for_hard_ratio(random_scores, ratio)).tolist()
+        rand_hard = (random_scores
+                     < threshold_for_hard_ratio(random_scores,
+                                                ratio)).tolist()
         if ratio == 1.0:
             rand_hard = [True] * len(hard)
         rand = evaluate_choice(cfg, dataset_meta, results, rand_hard)
-        rows.append(dict(
-            hard_ratio=ratio, threshold=threshold,
-            measured_hard_ratio=float(np.mean(hard)),
-            ap=_ap(metrics), ap50=_ap(metrics, 'coco/bbox_mAP_50'),
-            random_router_ap=_ap(rand)))
+        rows.append(
+            dict(
+                hard_ratio=ratio,
+                threshold=threshold,
+                measured_hard_ratio=float(np.mean(hard)),
+                ap=_ap(metrics),
+                ap50=_ap(metrics, 'coco/bbox_mAP_50'),
+                random_router_ap=_ap(rand)))
         if gaps is not None:
-            rows[-1]['oracle_router_ap'] = _ap(evaluate_choice(
-                cfg, dataset_meta, results, largest_fraction(gaps, ratio)))
+            rows[-1]['oracle_router_ap'] = _ap(
+                evaluate_choice(cfg, dataset_meta, results,
+                                largest_fraction(gaps, ratio)))
     with torch.no_grad():  # first image; two-stage FLOPs vary a little
         flops = path_flops(model, batches[0]['inputs'][:1],
                            batches[0]['data_samples'][:1])
     for row in rows:  # the mean cost is linear in the reached ratio
         row['gflops'] = (flops[1] + row['measured_hard_ratio'] *
                          (flops[2] - flops[1])) / 1e9
-    latencies = measure_threshold_latencies(
-        model, timed, [row['threshold'] for row in rows], args.repeats)
+    latencies = measure_threshold_latencies(model, timed,
+                                            [row['threshold'] for row in rows],
+                                            args.repeats)
     for row, latency in zip(rows, latencies):
         row['latency_ms'] = latency
         oracle = (f', oracle {row["oracle_router_ap"]:.3f}'
@@ -115,8 +128,11 @@ def sweep(args: argparse.Namespace) -> dict:
         print(f'hard {row["hard_ratio"]:4.0%}: AP {row["ap"]:.3f} (random '
               f'router {row["random_router_ap"]:.3f}{oracle}), '
               f'{row["latency_ms"]:.2f} ms/img')
-    summary = dict(config=args.config, checkpoint=args.checkpoint,
-                   num_images=len(scores), rows=rows)
+    summary = dict(
+        config=args.config,
+        checkpoint=args.checkpoint,
+        num_images=len(scores),
+        rows=rows)
     if gaps is not None:
         # Did the router learn its target? Easy = small gain from detector 2.
         summary['spearman_easiness_loss_gap'] = spearman(
@@ -157,13 +173,19 @@ def _band_aps(cfg, dataset_meta: dict, results, scores) -> dict:
         members = [h == flag for h in band_hard]
         if not any(members):
             continue
-        aps = {path: _ap(evaluate_choice(cfg, dataset_meta, results,
-                                         [path == 2] * len(members),
-                                         members)) for path in (1, 2)}
+        aps = {
+            path:
+            _ap(
+                evaluate_choice(cfg, dataset_meta, results,
+                                [path == 2] * len(members), members))
+            for path in (1, 2)
+        }
         routed = [r for r, m in zip(at_half, members) if m]
-        bands[name] = dict(num_images=sum(members), ap_detector1=aps[1],
-                           ap_detector2=aps[2],
-                           to_detector2_at_50=float(np.mean(routed)))
+        bands[name] = dict(
+            num_images=sum(members),
+            ap_detector1=aps[1],
+            ap_detector2=aps[2],
+            to_detector2_at_50=float(np.mean(routed)))
         print(f'{name} images ({sum(members)}): AP detector 1 {aps[1]:.3f}, '
               f'detector 2 {aps[2]:.3f}; router at 50 % sends '
               f'{np.mean(routed):.0%} of them to detector 2')
@@ -178,26 +200,42 @@ def plot(rows: list, path: str, title: str) -> None:
     import matplotlib.pyplot as plt
     ap = [100 * r['ap'] for r in rows]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    for ax, key, xlabel in (
-            (axes[0], 'latency_ms', 'measured latency (ms / image)'),
-            (axes[1], 'gflops', 'mean GFLOPs / image')):
+    for ax, key, xlabel in ((axes[0], 'latency_ms',
+                             'measured latency (ms / image)'),
+                            (axes[1], 'gflops', 'mean GFLOPs / image')):
         x = [r[key] for r in rows]
-        ax.plot([x[0], x[-1]], [ap[0], ap[-1]], '--', color='grey',
+        ax.plot([x[0], x[-1]], [ap[0], ap[-1]],
+                '--',
+                color='grey',
                 label='line joining the static detectors')
-        ax.plot(x, [100 * r['random_router_ap'] for r in rows], 'x:',
-                color='tab:orange', label='random router')
+        ax.plot(
+            x, [100 * r['random_router_ap'] for r in rows],
+            'x:',
+            color='tab:orange',
+            label='random router')
         if 'oracle_router_ap' in rows[0]:
-            ax.plot(x, [100 * r['oracle_router_ap'] for r in rows], '^-.',
-                    color='tab:purple', ms=4,
-                    label='oracle router (true L1 - L2)')
+            ax.plot(
+                x, [100 * r['oracle_router_ap'] for r in rows],
+                '^-.',
+                color='tab:purple',
+                ms=4,
+                label='oracle router (true L1 - L2)')
         ax.plot(x, ap, 'o-', color='tab:blue', label='DynamicDet router')
         for r, xi, y in zip(rows, x, ap):
-            ax.annotate(f"{r['measured_hard_ratio']:.0%}", (xi, y),
-                        fontsize=7, xytext=(3, -9),
-                        textcoords='offset points')
-        ax.plot([x[0]], [ap[0]], 's', ms=10, color='tab:green',
+            ax.annotate(
+                f"{r['measured_hard_ratio']:.0%}", (xi, y),
+                fontsize=7,
+                xytext=(3, -9),
+                textcoords='offset points')
+        ax.plot([x[0]], [ap[0]],
+                's',
+                ms=10,
+                color='tab:green',
                 label='detector 1 alone (0 %)')
-        ax.plot([x[-1]], [ap[-1]], 'D', ms=10, color='tab:red',
+        ax.plot([x[-1]], [ap[-1]],
+                'D',
+                ms=10,
+                color='tab:red',
                 label='detector 2 alone (100 %)')
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)

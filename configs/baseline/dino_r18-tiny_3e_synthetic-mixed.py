@@ -17,12 +17,10 @@ model = dict(
     neck=dict(in_channels=_base_.r18_tiny_neck_in_channels),
     encoder=dict(
         num_layers=2,  # tiny: 6 in the base
-        layer_cfg=dict(
-            ffn_cfg=dict(feedforward_channels=ffn_channels))),
+        layer_cfg=dict(ffn_cfg=dict(feedforward_channels=ffn_channels))),
     decoder=dict(
         num_layers=3,  # tiny: 6 in the base
-        layer_cfg=dict(
-            ffn_cfg=dict(feedforward_channels=ffn_channels))),
+        layer_cfg=dict(ffn_cfg=dict(feedforward_channels=ffn_channels))),
     bbox_head=dict(num_classes=num_classes),
     dn_cfg=dict(group_cfg=dict(num_dn_queries=50)),  # tiny: 100 in the base
     test_cfg=dict(max_per_img=100))
@@ -50,9 +48,14 @@ optim_wrapper = dict(
 max_epochs = 3
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-         milestones=[2], gamma=0.1)
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        milestones=[2],
+        gamma=0.1)
 ]
-default_hooks = dict(logger=dict(interval=20),
-                     checkpoint=dict(interval=max_epochs))
+default_hooks = dict(
+    logger=dict(interval=20), checkpoint=dict(interval=max_epochs))
 auto_scale_lr = dict(enable=False)

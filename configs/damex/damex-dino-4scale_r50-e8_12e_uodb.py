@@ -7,8 +7,10 @@ _base_ = './_base_/uodb.py'
 model = dict(
     type='DAMEXDINO',
     moe_cfg=dict(
-        where=['decoder.layers.0.ffn', 'decoder.layers.2.ffn',
-               'decoder.layers.4.ffn'],  # DAMEX: every other decoder layer
+        where=[
+            'decoder.layers.0.ffn', 'decoder.layers.2.ffn',
+            'decoder.layers.4.ffn'
+        ],  # DAMEX: every other decoder layer
         num_experts=8,  # DAMEX: 8 experts (not tied to the GPU count here)
         top_k=1,  # DAMEX: top-1 routing
         capacity_factor=1.25,  # DAMEX: capacity 1.25 (counted drops)
@@ -21,6 +23,15 @@ model = dict(
     # as do the two small single-domain sets. Our choice: the official map is
     # hard-coded to its dataset order and one expert per GPU.
     dataset_experts=dict(
-        kitti=0, widerface=1, voc=2, lisa=3, dota=4, coco=5,
-        watercolor=6, clipart=6, comic=6, kitchen=7, deeplesion=7))
+        kitti=0,
+        widerface=1,
+        voc=2,
+        lisa=3,
+        dota=4,
+        coco=5,
+        watercolor=6,
+        clipart=6,
+        comic=6,
+        kitchen=7,
+        deeplesion=7))
 custom_hooks = [dict(type='DatasetExpertsHook')]  # mapping vs datasets

@@ -1,7 +1,9 @@
-# Dynamic-DINO N=8, k=2 evaluated on ODinW-35 zero-shot (AP per dataset and their mean).
+# Dynamic-DINO N=8, k=2 evaluated on ODinW-35 zero-shot (AP per dataset
+# and their mean).
 # Data, prompts and metric are mmdet's own MM-Grounding-DINO evaluation config;
 # only the model changes. Run with the MoE-Tuning checkpoint:
-#   mim test mmdet_dynmoe configs/dynamic_dino/dynamic-dino_swin-t-n8k2_zeroshot_odinw35.py \
+#   mim test mmdet_dynmoe \
+#       configs/dynamic_dino/dynamic-dino_swin-t-n8k2_zeroshot_odinw35.py \
 #       --checkpoint work_dirs/dynamic-dino_swin-t-n8k2_1x_o365-goldg-v3det/epoch_12.pth
 _base_ = [
     'mmdet::mm_grounding_dino/odinw/grounding_dino_swin-t_pretrain_odinw35.py',  # noqa

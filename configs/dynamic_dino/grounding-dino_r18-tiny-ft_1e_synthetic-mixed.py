@@ -5,5 +5,6 @@ _base_ = './dynamic-dino_r18-tiny-n4k2_1e_synthetic-mixed.py'
 
 model = dict(
     moe_cfg=None,  # control: stay dense (MoEGroundingDINO = stock GDINO)
-    trainable=['decoder.layers.*.ffn.*', 'encoder.fusion_layers.*',
-               'bbox_head.*'])  # control: dense FFNs where the MoE would be
+    trainable=[
+        'decoder.layers.*.ffn.*', 'encoder.fusion_layers.*', 'bbox_head.*'
+    ])  # control: dense FFNs where the MoE would be

@@ -41,18 +41,20 @@ train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor', 'text', 'custom_entities'))
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'text', 'custom_entities'))
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor', 'text', 'custom_entities', 'domain',
-                    'difficulty', 'hard'))
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'text', 'custom_entities', 'domain',
+                   'difficulty', 'hard'))
 ]
 train_dataloader = dict(
     batch_size=8,
@@ -80,18 +82,24 @@ test_evaluator = dict(ann_file=data_root + 'annotations/zeroshot_val.json')
 
 optim_wrapper = dict(
     optimizer=dict(lr=2e-4),  # from scratch, small batch: 1e-4 in the base
-    paramwise_cfg=dict(custom_keys={
-        'backbone': dict(lr_mult=1.0),  # from scratch: 0.1 in the base
-        'language_model': dict(lr_mult=0.0)  # keep the pretrained MiniLM
-    }))
+    paramwise_cfg=dict(
+        custom_keys={
+            'backbone': dict(lr_mult=1.0),  # from scratch: 0.1 in the base
+            'language_model': dict(lr_mult=0.0)  # keep the pretrained MiniLM
+        }))
 max_epochs = 3  # 750 iterations: ~30 min on 2 CPU cores
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-         milestones=[2], gamma=0.1)
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        milestones=[2],
+        gamma=0.1)
 ]
-default_hooks = dict(logger=dict(interval=20),
-                     checkpoint=dict(interval=max_epochs))
+default_hooks = dict(
+    logger=dict(interval=20), checkpoint=dict(interval=max_epochs))
 auto_scale_lr = dict(enable=False)
 # Refuse prompts the text encoder would silently truncate (all class names
 # are joined into one prompt).

@@ -16,9 +16,9 @@ model = dict(
     detector_type='FasterRCNN',  # DynamicDet: what both detectors are
     step=1,  # DynamicDet: joint training of detector 1 and 2
     threshold=0.5,  # DynamicDet: easiness below it -> detector 2 (tune later)
-    backbone=dict(
-        _base_.r18_tiny_backbone,
-        out_indices=(0, 1, 2, 3)),  # the base's: all 4 stages, strides 4-32
+    backbone=dict(_base_.r18_tiny_backbone,
+                  out_indices=(0, 1, 2,
+                               3)),  # the base's: all 4 stages, strides 4-32
     neck=dict(
         in_channels=[32, 64, 128, 256],  # R18 with base_channels=32
         out_channels=64,  # tiny: 256 in the base
@@ -44,5 +44,6 @@ model = dict(
 # applies the threshold tools/calibrate_dynamicdet.py wrote for the checkpoint.
 custom_hooks = [dict(type='DynamicDetReportHook')]
 
-default_hooks = dict(logger=dict(interval=20),
-                     checkpoint=dict(interval=_base_.max_epochs))  # last only
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(interval=_base_.max_epochs))  # last only

@@ -8,10 +8,7 @@ load_from = 'work_dirs/dynamicdet-faster-rcnn_r50_fpn_1x_coco/epoch_12.pth'
 
 model = dict(step=2)  # DynamicDet: freeze all but the router, BN eval
 
-custom_hooks = [
-    dict(type='RouterStepHook'),
-    dict(type='DynamicDetReportHook')
-]
+custom_hooks = [dict(type='RouterStepHook'), dict(type='DynamicDetReportHook')]
 # The router is a 2-layer MLP trained from scratch on frozen features.
 optim_wrapper = dict(optimizer=dict(lr=0.02, weight_decay=0.0))
 max_epochs = 1  # DynamicDet: one pass over train2017 for the router

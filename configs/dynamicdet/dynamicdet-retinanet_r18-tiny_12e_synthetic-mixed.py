@@ -6,7 +6,12 @@ _base_ = './dynamicdet-retinanet_r18-tiny_3e_synthetic-mixed.py'
 max_epochs = 12
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-         milestones=[8, 11], gamma=0.1)
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        milestones=[8, 11],
+        gamma=0.1)
 ]
 default_hooks = dict(checkpoint=dict(interval=max_epochs))

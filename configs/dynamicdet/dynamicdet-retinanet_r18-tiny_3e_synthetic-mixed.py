@@ -34,5 +34,6 @@ model = dict(
 # applies the threshold tools/calibrate_dynamicdet.py wrote for the checkpoint.
 custom_hooks = [dict(type='DynamicDetReportHook')]
 
-default_hooks = dict(logger=dict(interval=20),
-                     checkpoint=dict(interval=_base_.max_epochs))  # last only
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(interval=_base_.max_epochs))  # last only

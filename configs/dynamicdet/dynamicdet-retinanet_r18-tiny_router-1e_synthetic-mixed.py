@@ -9,10 +9,7 @@ load_from = ('work_dirs/dynamicdet-retinanet_r18-tiny_3e_synthetic-mixed/'
 
 model = dict(step=2)  # DynamicDet: freeze all but the router, BN eval
 
-custom_hooks = [
-    dict(type='RouterStepHook'),
-    dict(type='DynamicDetReportHook')
-]
+custom_hooks = [dict(type='RouterStepHook'), dict(type='DynamicDetReportHook')]
 # The router is a 2-layer MLP: a higher constant lr is enough for one pass.
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.0))
 max_epochs = 1  # DynamicDet: one pass over the training images

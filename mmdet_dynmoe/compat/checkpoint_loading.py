@@ -31,7 +31,8 @@ _MMENGINE_LOADER_MODULE = 'mmengine.runner.checkpoint'
 
 
 @functools.wraps(torch.load)
-def load_trusted_checkpoint(*args: Any, weights_only: bool = False,
+def load_trusted_checkpoint(*args: Any,
+                            weights_only: bool = False,
                             **kwargs: Any) -> Any:
     """``torch.load`` with the pre-2.6 default ``weights_only=False``."""
     return torch.load(*args, weights_only=weights_only, **kwargs)

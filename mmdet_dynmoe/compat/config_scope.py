@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os.path as osp
 
-from ..config_files import PACKAGE_DIR, PACKAGE, config_file
+from ..config_files import PACKAGE, PACKAGE_DIR, config_file
 
 
 def register_config_scope() -> None:

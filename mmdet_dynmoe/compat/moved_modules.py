@@ -20,33 +20,44 @@ from typing import Optional
 
 #: old module path -> the module it became.
 MOVED = {
-    'mmdet_dynmoe.text_encoder': 'mmdet_dynmoe.dynamic_dino.text_encoder',
-    'mmdet_dynmoe.moe.aux_losses': 'mmdet_dynmoe.moe.collect',
+    'mmdet_dynmoe.text_encoder':
+    'mmdet_dynmoe.dynamic_dino.text_encoder',
+    'mmdet_dynmoe.moe.aux_losses':
+    'mmdet_dynmoe.moe.collect',
     'mmdet_dynmoe.moe.hierarchical_router':
     'mmdet_dynmoe.hi_moe.hierarchical_router',
     'mmdet_dynmoe.models.moe_aux_losses':
     'mmdet_dynmoe.models.routing_loss_collector',
-    'mmdet_dynmoe.models.layers': 'mmdet_dynmoe.models',
-    'mmdet_dynmoe.models.layers.moe_ffn': 'mmdet_dynmoe.models.moe_ffn',
+    'mmdet_dynmoe.models.layers':
+    'mmdet_dynmoe.models',
+    'mmdet_dynmoe.models.layers.moe_ffn':
+    'mmdet_dynmoe.models.moe_ffn',
     'mmdet_dynmoe.models.layers.ffn_replacement':
     'mmdet_dynmoe.models.ffn_replacement',
     'mmdet_dynmoe.models.layers.token_masks':
     'mmdet_dynmoe.models.token_masks',
-    'mmdet_dynmoe.models.detectors': 'mmdet_dynmoe.models',
+    'mmdet_dynmoe.models.detectors':
+    'mmdet_dynmoe.models',
     'mmdet_dynmoe.models.detectors.moe_detectors':
     'mmdet_dynmoe.models.moe_detectors',
     'mmdet_dynmoe.engine.hooks.text_prompt_length_hook':
     'mmdet_dynmoe.dynamic_dino.text_prompt_length_hook',
-    'mmdet_dynmoe.analysis.coactivation': 'mmdet_dynmoe.dynamic_dino.'
+    'mmdet_dynmoe.analysis.coactivation':
+    'mmdet_dynmoe.dynamic_dino.'
     'coactivation',
-    'mmdet_dynmoe.analysis.dataset_routing': 'mmdet_dynmoe.damex.'
+    'mmdet_dynmoe.analysis.dataset_routing':
+    'mmdet_dynmoe.damex.'
     'dataset_routing',
-    'mmdet_dynmoe.analysis.scene_groups': 'mmdet_dynmoe.hi_moe.scene_groups',
-    'mmdet_dynmoe.analysis.routing_run': 'mmdet_dynmoe.engine.'
+    'mmdet_dynmoe.analysis.scene_groups':
+    'mmdet_dynmoe.hi_moe.scene_groups',
+    'mmdet_dynmoe.analysis.routing_run':
+    'mmdet_dynmoe.engine.'
     'routing_stats_run',
-    'mmdet_dynmoe.damex.dataset_mixture': 'mmdet_dynmoe.datasets.'
+    'mmdet_dynmoe.damex.dataset_mixture':
+    'mmdet_dynmoe.datasets.'
     'dataset_mixture',
-    'mmdet_dynmoe.damex.label_space': 'mmdet_dynmoe.datasets.label_space',
+    'mmdet_dynmoe.damex.label_space':
+    'mmdet_dynmoe.datasets.label_space',
     'mmdet_dynmoe.damex.tag_dataset_source':
     'mmdet_dynmoe.datasets.transforms.tag_dataset_source',
     'mmdet_dynmoe.damex.dataset_ratio_sampler':
@@ -117,22 +128,28 @@ class MovedModuleFinder(importlib.abc.MetaPathFinder):
     """Resolves the paths of :data:`MOVED` and :data:`SPLIT`, explains
     :data:`GONE`."""
 
-    def find_spec(self, fullname: str, path=None, target=None
-                  ) -> Optional[importlib.machinery.ModuleSpec]:
+    def find_spec(self,
+                  fullname: str,
+                  path=None,
+                  target=None) -> Optional[importlib.machinery.ModuleSpec]:
         if fullname in GONE:
             raise ModuleNotFoundError(
                 f'{fullname} no longer exists: {GONE[fullname]}',
                 name=fullname)
         if fullname in SPLIT:
-            warnings.warn(f'{fullname} was split: {SPLIT[fullname]}',
-                          FutureWarning, stacklevel=2)
+            warnings.warn(
+                f'{fullname} was split: {SPLIT[fullname]}',
+                FutureWarning,
+                stacklevel=2)
             return importlib.machinery.ModuleSpec(
                 fullname, _SplitPackage(SPLIT[fullname]), is_package=True)
         if fullname not in MOVED:
             return None
         new = MOVED[fullname]
-        warnings.warn(f'{fullname} moved to {new}; import it from there',
-                      FutureWarning, stacklevel=2)
+        warnings.warn(
+            f'{fullname} moved to {new}; import it from there',
+            FutureWarning,
+            stacklevel=2)
         return importlib.machinery.ModuleSpec(fullname, _Alias(new))
 
 

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from typing import Optional
 
-from torch import Tensor
-
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
+from torch import Tensor
+
 from mmdet_dynmoe.models import MoEDINO, add_routing_losses
 from mmdet_dynmoe.moe import RoutingRecord, moe_layers
 from mmdet_dynmoe.moe.collect import check_reduction
-
 from .damex_dino_head import DAMEXDINOHead
 from .dataset_expert_map import DatasetExpertMap, DatasetExperts
 from .routing_target_loss import routing_target_loss
@@ -74,8 +73,10 @@ class DAMEXDINO(MoEDINO):
         self.routing_loss_reduction = check_reduction(routing_loss_reduction)
         self.routing_loss_tokens = routing_loss_tokens
         if routing_loss_tokens == 'foreground':
-            not_decoder = [name for name in self.moe_ffn_names
-                           if not name.startswith('decoder.')]
+            not_decoder = [
+                name for name in self.moe_ffn_names
+                if not name.startswith('decoder.')
+            ]
             if not_decoder:
                 raise ValueError(
                     "DAMEXDINO: routing_loss_tokens='foreground' counts "
@@ -116,10 +117,10 @@ class DAMEXDINO(MoEDINO):
             return losses
         return add_routing_losses(losses, {'loss_moe_routing_target': loss})
 
-    def routing_loss(self, records: list[tuple[str, list[RoutingRecord]]],
+    def routing_loss(self,
+                     records: list[tuple[str, list[RoutingRecord]]],
                      image_targets: Tensor,
-                     token_mask: Optional[Tensor] = None
-                     ) -> Optional[Tensor]:
+                     token_mask: Optional[Tensor] = None) -> Optional[Tensor]:
         """Weighted routing-target loss over the layers' training passes.
 
         Args:
@@ -149,4 +150,3 @@ class DAMEXDINO(MoEDINO):
                 loss = weight * routing_target_loss(logits, targets, scope)
                 total = loss if total is None else total + loss
         return total
-

@@ -4,10 +4,9 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-from torch import Tensor
-
 from mmdet.models.dense_heads import DINOHead
 from mmdet.registry import MODELS
+from torch import Tensor
 
 
 @MODELS.register_module()
@@ -31,28 +30,34 @@ class DAMEXDINOHead(DINOHead):
         self.matched_queries: Optional[Tensor] = None
         self._recorded_labels: Optional[list] = None
 
-    def get_targets(self, cls_scores_list, bbox_preds_list,
-                    batch_gt_instances, batch_img_metas) -> tuple:
+    def get_targets(self, cls_scores_list, bbox_preds_list, batch_gt_instances,
+                    batch_img_metas) -> tuple:
         targets = super().get_targets(cls_scores_list, bbox_preds_list,
                                       batch_gt_instances, batch_img_metas)
         if self._recorded_labels is not None:
             self._recorded_labels.append(targets[0])  # labels_list
         return targets
 
-    def loss_by_feat(self, all_layers_cls_scores: Tensor,
-                     all_layers_bbox_preds: Tensor, enc_cls_scores,
-                     enc_bbox_preds, batch_gt_instances, batch_img_metas,
-                     dn_meta, batch_gt_instances_ignore=None) -> dict:
+    def loss_by_feat(self,
+                     all_layers_cls_scores: Tensor,
+                     all_layers_bbox_preds: Tensor,
+                     enc_cls_scores,
+                     enc_bbox_preds,
+                     batch_gt_instances,
+                     batch_img_metas,
+                     dn_meta,
+                     batch_gt_instances_ignore=None) -> dict:
         """DINOHead's losses; records :attr:`matched_queries`.
 
         ``all_layers_cls_scores``: (L, B, num_dn + Q, C).
         """
         self._recorded_labels = []
         try:
-            losses = super().loss_by_feat(
-                all_layers_cls_scores, all_layers_bbox_preds, enc_cls_scores,
-                enc_bbox_preds, batch_gt_instances, batch_img_metas, dn_meta,
-                batch_gt_instances_ignore)
+            losses = super().loss_by_feat(all_layers_cls_scores,
+                                          all_layers_bbox_preds,
+                                          enc_cls_scores, enc_bbox_preds,
+                                          batch_gt_instances, batch_img_metas,
+                                          dn_meta, batch_gt_instances_ignore)
             recorded = self._recorded_labels
         finally:
             self._recorded_labels = None
@@ -68,8 +73,8 @@ class DAMEXDINOHead(DINOHead):
                 'losses differently')
         labels = torch.stack(recorded[num_layers - 1])  # (B, Q)
         num_dn = dn_meta['num_denoising_queries'] if dn_meta else 0
-        matched = labels.new_zeros(
-            (labels.shape[0], num_dn + labels.shape[1]), dtype=torch.bool)
+        matched = labels.new_zeros((labels.shape[0], num_dn + labels.shape[1]),
+                                   dtype=torch.bool)
         matched[:, num_dn:] = labels != self.num_classes  # background id
         self.matched_queries = matched
         return losses

@@ -34,8 +34,10 @@ class DatasetExpertMap:
         self.experts: dict[str, list[int]] = {}
         for name, experts in mapping.items():
             experts = [experts] if isinstance(experts, int) else list(experts)
-            bad = [e for e in experts
-                   if not isinstance(e, int) or not 0 <= e < num_experts]
+            bad = [
+                e for e in experts
+                if not isinstance(e, int) or not 0 <= e < num_experts
+            ]
             if not experts or bad:
                 raise ValueError(
                     f'dataset_experts[{name!r}] = {experts}: each dataset '
@@ -55,10 +57,10 @@ class DatasetExpertMap:
         if unknown or missing:
             raise ValueError(
                 f'dataset_experts does not match the training datasets '
-                f'{list(dataset_names)}: '
-                + (f'it names datasets that do not exist: {unknown}; '
-                   if unknown else '')
-                + (f'datasets missing from it: {missing}' if missing else ''))
+                f'{list(dataset_names)}: ' +
+                (f'it names datasets that do not exist: {unknown}; '
+                 if unknown else '') +
+                (f'datasets missing from it: {missing}' if missing else ''))
 
     def targets(self, dataset_names: Sequence[str]) -> Tensor:
         """(B, E) target expert distribution for each image's dataset.

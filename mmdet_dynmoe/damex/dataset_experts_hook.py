@@ -1,8 +1,9 @@
 """DatasetExpertsHook: check DAMEX's mapping against the training datasets."""
 from __future__ import annotations
 
-from mmengine.hooks import Hook
 from mmdet.registry import HOOKS
+from mmengine.hooks import Hook
+
 from mmdet_dynmoe.engine import unwrap_model
 
 

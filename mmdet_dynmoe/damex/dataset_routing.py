@@ -7,9 +7,9 @@ import torch
 from torch import Tensor
 
 
-def expert_load_by_dataset(records: Sequence[dict],
-                           datasets: Sequence[str]
-                           ) -> tuple[list[str], Tensor]:
+def expert_load_by_dataset(
+        records: Sequence[dict],
+        datasets: Sequence[str]) -> tuple[list[str], Tensor]:
     """Routing slots per expert summed over each dataset's images.
 
     Args:
@@ -25,16 +25,18 @@ def expert_load_by_dataset(records: Sequence[dict],
         raise ValueError(f'{len(records)} routing records for '
                          f'{len(datasets)} images (run on one process)')
     names = list(dict.fromkeys(datasets))
-    load = torch.zeros(len(names), len(records[0]['load']) if records else 0,
-                       dtype=torch.float64)
+    load = torch.zeros(
+        len(names),
+        len(records[0]['load']) if records else 0,
+        dtype=torch.float64)
     for record, name in zip(records, datasets):
         load[names.index(name)] += record['load'].double()
     return names, load
 
 
-def routing_purity(names: Sequence[str], load: Tensor,
-                   dataset_experts: Mapping[str, Sequence[int]]
-                   ) -> dict[str, float]:
+def routing_purity(
+        names: Sequence[str], load: Tensor,
+        dataset_experts: Mapping[str, Sequence[int]]) -> dict[str, float]:
     """Share of each dataset's routing slots that went to its own expert(s).
 
     Args:

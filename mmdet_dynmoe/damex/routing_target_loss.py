@@ -6,7 +6,8 @@ from torch import Tensor
 from mmdet_dynmoe.moe import mean_over_tokens
 
 
-def routing_target_loss(logits: Tensor, targets: Tensor,
+def routing_target_loss(logits: Tensor,
+                        targets: Tensor,
                         scope: str = 'global') -> Tensor:
     """Cross-entropy of router logits against given expert distributions.
 

@@ -13,7 +13,7 @@ from .synthetic_coco_dataset import SyntheticCocoDataset
 from .transforms import DATASET_META_KEYS, TagDatasetSource
 
 __all__ = [
-    'DATASET_META_KEYS', 'DatasetMixture', 'DatasetRatioSampler',
-    'LabelSpace', 'LabelSpaceTable', 'OneDatasetPerBatchSampler',
-    'SyntheticCocoDataset', 'TagDatasetSource'
+    'DATASET_META_KEYS', 'DatasetMixture', 'DatasetRatioSampler', 'LabelSpace',
+    'LabelSpaceTable', 'OneDatasetPerBatchSampler', 'SyntheticCocoDataset',
+    'TagDatasetSource'
 ]

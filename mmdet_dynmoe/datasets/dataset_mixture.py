@@ -111,20 +111,21 @@ class DatasetMixture(ConcatDataset):
             return
         super().full_init()
         metas = [ds.metainfo for ds in self.datasets]
-        self.label_space = LabelSpace(
-            self.names, [m.get('classes') or () for m in metas],
-            self.label_space_table)
+        self.label_space = LabelSpace(self.names,
+                                      [m.get('classes') or () for m in metas],
+                                      self.label_space_table)
         infos = []
-        for i, (name, ds, meta) in enumerate(
-                zip(self.names, self.datasets, metas)):
+        for i, (name, ds,
+                meta) in enumerate(zip(self.names, self.datasets, metas)):
             self._tag_pipeline(i, name, ds)
-            infos.append(dict(
-                name=name,
-                classes=self.label_space.dataset_classes[i],
-                to_unified=tuple(self.label_space.to_unified[i].tolist()),
-                to_dataset=tuple(self.label_space.to_dataset[i].tolist()),
-                ann_file=_ann_file(ds),
-                metainfo=meta))
+            infos.append(
+                dict(
+                    name=name,
+                    classes=self.label_space.dataset_classes[i],
+                    to_unified=tuple(self.label_space.to_unified[i].tolist()),
+                    to_dataset=tuple(self.label_space.to_dataset[i].tolist()),
+                    ann_file=_ann_file(ds),
+                    metainfo=meta))
         self._metainfo = dict(
             classes=self.label_space.classes,
             dataset_names=self.names,
@@ -165,9 +166,11 @@ class DatasetMixture(ConcatDataset):
                             if k not in pack.meta_keys)
             if missing:
                 pack.meta_keys = tuple(pack.meta_keys) + missing
-                print_log(f'DatasetMixture: added {missing} to the '
-                          f'PackDetInputs meta_keys of dataset {name!r}',
-                          logger='current', level=logging.DEBUG)
+                print_log(
+                    f'DatasetMixture: added {missing} to the '
+                    f'PackDetInputs meta_keys of dataset {name!r}',
+                    logger='current',
+                    level=logging.DEBUG)
 
 
 def _pipelines(dataset: Any) -> list[list]:
@@ -176,8 +179,9 @@ def _pipelines(dataset: Any) -> list[list]:
     while dataset is not None:
         pipeline = getattr(dataset, 'pipeline', None)
         if pipeline is not None:
-            chain.append(pipeline.transforms
-                         if hasattr(pipeline, 'transforms') else pipeline)
+            chain.append(
+                pipeline.transforms if hasattr(pipeline, 'transforms'
+                                               ) else pipeline)
         dataset = getattr(dataset, 'dataset', None)
     return chain
 

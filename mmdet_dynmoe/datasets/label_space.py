@@ -52,7 +52,8 @@ class LabelSpace:
             ``0 .. K-1``, or two classes of one dataset mapped to one id.
     """
 
-    def __init__(self, dataset_names: Sequence[str],
+    def __init__(self,
+                 dataset_names: Sequence[str],
                  dataset_classes: Sequence[Sequence[str]],
                  table: LabelSpaceTable | None = None) -> None:
         names = [str(n) for n in dataset_names]
@@ -101,8 +102,9 @@ def _check_datasets(names: list[str], classes: list[tuple[str, ...]]) -> None:
                 f'dataset {name!r} lists class names twice: {rep}')
 
 
-def _union(classes: list[tuple[str, ...]]
-           ) -> tuple[tuple[str, ...], list[list[int]]]:
+def _union(
+        classes: list[tuple[str,
+                            ...]]) -> tuple[tuple[str, ...], list[list[int]]]:
     """Union of the names in dataset order; equal names share an id."""
     index: dict[str, int] = {}
     for cs in classes:
@@ -111,9 +113,9 @@ def _union(classes: list[tuple[str, ...]]
     return tuple(index), [[index[c] for c in cs] for cs in classes]
 
 
-def _from_table(names: list[str], classes: list[tuple[str, ...]],
-                table: LabelSpaceTable
-                ) -> tuple[tuple[str, ...], list[list[int]]]:
+def _from_table(
+        names: list[str], classes: list[tuple[str, ...]],
+        table: LabelSpaceTable) -> tuple[tuple[str, ...], list[list[int]]]:
     if isinstance(table, str) or not isinstance(table, (Mapping, Sequence)):
         raise TypeError(
             'label_space must be a {class name: unified id} mapping or a '
@@ -144,21 +146,24 @@ def _from_table(names: list[str], classes: list[tuple[str, ...]],
         elif key not in all_names:
             unknown.append(key)
     if unknown:
-        hints = {k: difflib.get_close_matches(k.rpartition('/')[2],
-                                              sorted(all_names), n=2)
-                 for k in unknown}
-        hint = '; '.join(f'{k!r} (close: {v})' for k, v in hints.items()
-                         if v)
+        hints = {
+            k:
+            difflib.get_close_matches(
+                k.rpartition('/')[2], sorted(all_names), n=2)
+            for k in unknown
+        }
+        hint = '; '.join(f'{k!r} (close: {v})' for k, v in hints.items() if v)
         raise ValueError(
-            f'label_space names classes that no dataset has: {unknown}'
-            + (f'; did you mean: {hint}' if hint else '') +
+            f'label_space names classes that no dataset has: {unknown}' +
+            (f'; did you mean: {hint}' if hint else '') +
             f'. Datasets: {names}')
 
     # Every dataset class is in the table.
     ids: list[list[int]] = []
     for ds, cs in zip(names, classes):
-        missing = [c for c in cs
-                   if f'{ds}/{c}' not in table and c not in table]
+        missing = [
+            c for c in cs if f'{ds}/{c}' not in table and c not in table
+        ]
         if missing:
             raise ValueError(
                 f'dataset {ds!r}: classes {missing} are missing from '

@@ -30,13 +30,13 @@ def check_coco_file(ann_file: str, data_root: str | None = None) -> dict:
             'tools/make_synthetic.py {}` (or `make demo`), or point data_root '
             'at your dataset')
     if data_root and not osp.isdir(data_root):
-        raise FileNotFoundError(
-            f'data_root {data_root!r} does not exist: ' + hint.format(data_root))
+        raise FileNotFoundError(f'data_root {data_root!r} does not exist: ' +
+                                hint.format(data_root))
     if not osp.isfile(ann_file):
         folder = osp.dirname(ann_file)
-        listing = (sorted(f for f in os.listdir(folder)
-                          if f.endswith('.json'))
-                   if osp.isdir(folder) else None)
+        listing = (
+            sorted(f for f in os.listdir(folder)
+                   if f.endswith('.json')) if osp.isdir(folder) else None)
         where = (f'; JSON files in {folder!r}: {listing}'
                  if listing is not None else
                  f'; its folder {folder!r} does not exist either')

@@ -31,7 +31,8 @@ class ExpertPartners:
     team_size: int
 
 
-def expert_partners(load: Tensor, coactivation: Tensor,
+def expert_partners(load: Tensor,
+                    coactivation: Tensor,
                     coverage: float = 0.9) -> list[ExpertPartners]:
     """Partners of every expert of one layer (experts with no load skipped)."""
     load = load.double()
@@ -44,16 +45,16 @@ def expert_partners(load: Tensor, coactivation: Tensor,
             continue
         shares = co[i] / load[i]
         order = torch.argsort(shares, descending=True)
-        partners = [(int(j), float(shares[j])) for j in order
-                    if shares[j] > 0]
+        partners = [(int(j), float(shares[j])) for j in order if shares[j] > 0]
         mass = co[i][order].cumsum(0) / co[i].sum().clamp(min=1e-12)
         team = int((mass < coverage).sum()) + 1 if co[i].sum() > 0 else 0
-        result.append(ExpertPartners(i, float(load[i] / total), partners,
-                                     team))
+        result.append(
+            ExpertPartners(i, float(load[i] / total), partners, team))
     return result
 
 
-def summarize_layer(load: Tensor, coactivation: Tensor,
+def summarize_layer(load: Tensor,
+                    coactivation: Tensor,
                     coverage: float = 0.9) -> dict:
     """Layer summary: mean team size, experts used, load balance.
 
@@ -70,7 +71,8 @@ def summarize_layer(load: Tensor, coactivation: Tensor,
         max_load_share=max((e.load_share for e in experts), default=0.0))
 
 
-def partners_table(layers: dict[str, dict], coverage: float = 0.9,
+def partners_table(layers: dict[str, dict],
+                   coverage: float = 0.9,
                    top: int = 4) -> str:
     """Text table: per layer and expert, load share and main partners.
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from mmdet.models.detectors import GroundingDINO
 from mmdet.registry import MODELS
+
 from mmdet_dynmoe.models import MoEDetectorMixin
 
 

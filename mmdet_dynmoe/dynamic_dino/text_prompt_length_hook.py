@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import warnings
 
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 
-from mmdet.registry import HOOKS
 from mmdet_dynmoe.engine import unwrap_model
 
 

@@ -1,7 +1,7 @@
 """DynamicDet (CVPR 2023) for any mmdet detector: cascaded dual detectors,
 an adaptive router, two-step training and variable-speed inference."""
-from .calibration import (check_threshold, hard_ratio_for_latency,
-                          route_hard, threshold_for_hard_ratio)
+from .calibration import (check_threshold, hard_ratio_for_latency, route_hard,
+                          threshold_for_hard_ratio)
 from .cascade_backbone import CascadeBackbone
 from .difficulty_router import DifficultyRouter
 from .dynamic_detector import DynamicDetector

@@ -14,11 +14,10 @@ from typing import Optional, Sequence
 
 import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
-from mmengine.model import BaseModule, constant_init
-from torch import Tensor, nn
-
 from mmdet.models.backbones import ResNet
 from mmdet.registry import MODELS
+from mmengine.model import BaseModule, constant_init
+from torch import Tensor, nn
 
 #: Backbones whose forward is ResNet's (stem, then ``res_layers`` in order).
 SUPPORTED = 'ResNet, ResNetV1d, ResNeXt, Res2Net, ResNeSt'
@@ -55,7 +54,9 @@ class CascadeBackbone(BaseModule):
     :meth:`forward_second` so that backbone 2 can run on a subset.
     """
 
-    def __init__(self, backbone: dict, zero_init_connections: bool = True,
+    def __init__(self,
+                 backbone: dict,
+                 zero_init_connections: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.backbone1 = MODELS.build(backbone)
@@ -66,20 +67,23 @@ class CascadeBackbone(BaseModule):
         self.num_levels = len(bb.res_layers)
         self.out_indices = tuple(bb.out_indices)
         #: output channels of every level: (C_0, ..., C_{L-1}).
-        self.level_channels = tuple(
-            bb.block.expansion * bb.base_channels * 2**i
-            for i in range(self.num_levels))
+        self.level_channels = tuple(bb.block.expansion * bb.base_channels *
+                                    2**i for i in range(self.num_levels))
         #: input channels of every stage (stem, then the previous level).
         stage_in = (bb.stem_channels, ) + self.level_channels[:-1]
         # connections[l][i - l]: backbone-1 level i -> backbone-2 stage l.
         self.connections = nn.ModuleList()
         for level in range(self.num_levels):
-            self.connections.append(nn.ModuleList(
-                nn.Sequential(
-                    nn.Conv2d(self.level_channels[i], stage_in[level], 1,
-                              bias=False),
-                    build_norm_layer(bb.norm_cfg, stage_in[level])[1])
-                for i in range(level, self.num_levels)))
+            self.connections.append(
+                nn.ModuleList(
+                    nn.Sequential(
+                        nn.Conv2d(
+                            self.level_channels[i],
+                            stage_in[level],
+                            1,
+                            bias=False),
+                        build_norm_layer(bb.norm_cfg, stage_in[level])[1])
+                    for i in range(level, self.num_levels)))
 
     @property
     def out_channels(self) -> tuple[int, ...]:
@@ -139,8 +143,8 @@ class CascadeBackbone(BaseModule):
         x = self._stem(self.backbone2, x)
         for level, name in enumerate(self.backbone2.res_layers):
             for conn, feat in zip(self.connections[level], first[level:]):
-                x = x + F.interpolate(conn(feat), size=x.shape[-2:],
-                                      mode='nearest')
+                x = x + F.interpolate(
+                    conn(feat), size=x.shape[-2:], mode='nearest')
             x = getattr(self.backbone2, name)(x)
             if level in self.out_indices:
                 outs.append(x)
@@ -150,9 +154,8 @@ class CascadeBackbone(BaseModule):
         """The ``out_indices`` levels of :meth:`forward_first`'s output."""
         return tuple(feats[i] for i in self.out_indices)
 
-    def forward(self, x: Tensor
-                ) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
+    def forward(self,
+                x: Tensor) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
         """Both backbones on all images: (backbone-1 outs, backbone-2 outs)."""
         first = self.forward_first(x)
         return self.select_outputs(first), self.forward_second(x, first)
-

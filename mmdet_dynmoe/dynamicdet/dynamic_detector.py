@@ -23,15 +23,14 @@ import warnings
 from typing import Any, Optional, Union
 
 import torch
-from mmengine.logging import print_log
-from torch import Tensor, nn
-
 from mmdet.models.detectors.base import BaseDetector
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
+from mmengine.logging import print_log
+from torch import Tensor, nn
+
 from mmdet_dynmoe.engine.model_loading import unwrap_model
 from mmdet_dynmoe.models.freezing import freeze_except
-
 from .calibration import check_threshold, route_hard
 from .cascade_backbone import CascadeBackbone
 from .difficulty_router import DifficultyRouter
@@ -44,8 +43,7 @@ Features = tuple[Tensor, ...]
 
 
 def _check_detector_type(detector_type: str) -> None:
-    cls = MODELS.get(detector_type) if isinstance(detector_type,
-                                                   str) else None
+    cls = MODELS.get(detector_type) if isinstance(detector_type, str) else None
     if cls is None or not issubclass(cls, BaseDetector) or \
             issubclass(cls, DynamicDetector):
         raise ValueError(
@@ -103,8 +101,8 @@ class DynamicDetector(BaseDetector):
             raise ValueError(f'DynamicDetector: step={step!r} must be one of '
                              f'{STEPS} (1: joint detectors, 2: router)')
         _check_detector_type(detector_type)
-        super().__init__(data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.step = step
         self.threshold = threshold
         self.backbone = CascadeBackbone(
@@ -112,17 +110,19 @@ class DynamicDetector(BaseDetector):
         # Each detector receives the cascade backbone's features as its
         # "images": an identity backbone hands them to its neck, so the
         # stock loss / predict code of any mmdet detector runs unchanged.
-        detector = dict(copy.deepcopy(detector_cfg), type=detector_type,
-                        backbone=dict(type=nn.Identity))
+        detector = dict(
+            copy.deepcopy(detector_cfg),
+            type=detector_type,
+            backbone=dict(type=nn.Identity))
         self.detector1 = MODELS.build(copy.deepcopy(detector))
         self.detector2 = MODELS.build(detector)
         if router is not None:
             if difficulty_router is not None:
                 raise ValueError('DynamicDetector: give difficulty_router, '
                                  'not also its former name router')
-            warnings.warn('DynamicDetector: the key router=... is now '
-                          'difficulty_router=... (same options)',
-                          DeprecationWarning)
+            warnings.warn(
+                'DynamicDetector: the key router=... is now '
+                'difficulty_router=... (same options)', DeprecationWarning)
             difficulty_router = router
         router = dict(difficulty_router or {})
         levels = tuple(router.pop('levels', self.backbone.out_indices))
@@ -156,8 +156,9 @@ class DynamicDetector(BaseDetector):
             self.difficulty_router.requires_grad_(False)
             return
         table = freeze_except(self, ['difficulty_router.*'])
-        print_log(f'DynamicDet step 2: only the router trains\n{table}',
-                  logger='current')
+        print_log(
+            f'DynamicDet step 2: only the router trains\n{table}',
+            logger='current')
 
     def train(self, mode: bool = True) -> 'DynamicDetector':
         super().train(mode)
@@ -167,8 +168,8 @@ class DynamicDetector(BaseDetector):
                     child.eval()
         return self
 
-    def _load_from_state_dict(self, state_dict: dict, prefix: str,
-                              *args: Any, **kwargs: Any) -> None:
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any,
+                              **kwargs: Any) -> None:
         # Step 2 refuses to train a router on detectors nobody trained.
         # Checkpoints written before the rename call the router 'router'.
         for key in [k for k in state_dict if k.startswith(prefix + 'router.')]:
@@ -180,8 +181,7 @@ class DynamicDetector(BaseDetector):
 
     # -- features ----------------------------------------------------------
 
-    def extract_feat(self, batch_inputs: Tensor
-                     ) -> tuple[Features, Features]:
+    def extract_feat(self, batch_inputs: Tensor) -> tuple[Features, Features]:
         """Both backbones' features on all images.
 
         Args:
@@ -207,9 +207,9 @@ class DynamicDetector(BaseDetector):
         first = self.backbone.forward_first(batch_inputs)
         second = self.backbone.forward_second(batch_inputs, first)
         losses = {}
-        for prefix, det, feats in (
-                ('d1', self.detector1, self.backbone.select_outputs(first)),
-                ('d2', self.detector2, second)):
+        for prefix, det, feats in (('d1', self.detector1,
+                                    self.backbone.select_outputs(first)),
+                                   ('d2', self.detector2, second)):
             for key, value in det.loss(feats, batch_data_samples).items():
                 losses[f'{prefix}.{key}'] = value
         return losses
@@ -226,14 +226,13 @@ class DynamicDetector(BaseDetector):
         """
         totals = []
         for i, sample in enumerate(batch_data_samples):
-            losses = detector.loss(tuple(f[i:i + 1] for f in feats),
-                                   [sample])
+            losses = detector.loss(tuple(f[i:i + 1] for f in feats), [sample])
             totals.append(detector.parse_losses(losses)[0].detach())
         return torch.stack(totals)
 
-    def per_image_path_losses(self, batch_inputs: Tensor,
-                              batch_data_samples: SampleList
-                              ) -> tuple[Features, Tensor, Tensor]:
+    def per_image_path_losses(
+            self, batch_inputs: Tensor,
+            batch_data_samples: SampleList) -> tuple[Features, Tensor, Tensor]:
         """Backbone-1 features and both detectors' per-image losses.
 
         Args:
@@ -281,7 +280,9 @@ class DynamicDetector(BaseDetector):
 
     # -- inference ---------------------------------------------------------
 
-    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+    def predict(self,
+                batch_inputs: Tensor,
+                batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:
         """Route each image: detector 1 if easy, else backbone 2 + detector 2.
 
@@ -298,8 +299,10 @@ class DynamicDetector(BaseDetector):
         hard = route_hard(scores, self.threshold)
         results: list = [None] * len(batch_data_samples)
         for index, sample in enumerate(batch_data_samples):
-            sample.set_metainfo(dict(router_score=float(scores[index]),
-                                     routed_to=2 if hard[index] else 1))
+            sample.set_metainfo(
+                dict(
+                    router_score=float(scores[index]),
+                    routed_to=2 if hard[index] else 1))
         for path, mask in ((1, ~hard), (2, hard)):
             index = mask.nonzero().flatten().tolist()
             if not index:
@@ -309,16 +312,18 @@ class DynamicDetector(BaseDetector):
                 preds = self.detector1.predict(
                     tuple(f[mask] for f in feats1), samples, rescale)
             else:
-                feats2 = self.backbone.forward_second(
-                    batch_inputs[mask], [f[mask] for f in first])
+                feats2 = self.backbone.forward_second(batch_inputs[mask],
+                                                      [f[mask] for f in first])
                 preds = self.detector2.predict(feats2, samples, rescale)
             for i, pred in zip(index, preds):
                 results[i] = pred
         return results
 
-    def _forward(self, batch_inputs: Tensor,
-                 batch_data_samples: Optional[SampleList] = None
-                 ) -> tuple[Any, Any, Tensor]:
+    def _forward(
+        self,
+        batch_inputs: Tensor,
+        batch_data_samples: Optional[SampleList] = None
+    ) -> tuple[Any, Any, Tensor]:
         """Raw outputs of both paths on all images and the router scores."""
         first = self.backbone.forward_first(batch_inputs)
         feats1 = self.backbone.select_outputs(first)
@@ -328,9 +333,12 @@ class DynamicDetector(BaseDetector):
             batch_data_samples)
         return out1, out2, self.router_scores(first)
 
-    def path_forward(self, batch_inputs: Tensor, path: int,
-                     batch_data_samples: Optional[SampleList] = None
-                     ) -> Union[Any, tuple]:
+    def path_forward(
+            self,
+            batch_inputs: Tensor,
+            path: int,
+            batch_data_samples: Optional[SampleList] = None
+    ) -> Union[Any, tuple]:
         """Raw head outputs of one static path (for FLOPs and latency).
 
         Args:
@@ -343,8 +351,9 @@ class DynamicDetector(BaseDetector):
         first = self.backbone.forward_first(batch_inputs)
         scores = self.router_scores(first)
         if path == 1:
-            return self.detector1._forward(self.backbone.select_outputs(
-                first), batch_data_samples), scores
+            return self.detector1._forward(
+                self.backbone.select_outputs(first),
+                batch_data_samples), scores
         second = self.backbone.forward_second(batch_inputs, first)
         return self.detector2._forward(second, batch_data_samples), scores
 
@@ -352,4 +361,3 @@ class DynamicDetector(BaseDetector):
 def unwrap(model: nn.Module) -> DynamicDetector:
     """The :class:`DynamicDetector` inside a (DDP-)wrapped model."""
     return unwrap_model(model, DynamicDetector)
-

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from mmdet.structures import SampleList
 from mmengine.analysis import FlopAnalyzer
 from torch import Tensor, nn
-
-from mmdet.structures import SampleList
 
 
 def _tensors(value: Any) -> list[Tensor]:
@@ -40,7 +39,8 @@ class _StaticPath(nn.Module):
         return tuple(_tensors(out))
 
 
-def path_flops(model: nn.Module, inputs: Tensor,
+def path_flops(model: nn.Module,
+               inputs: Tensor,
                data_samples: Optional[SampleList] = None) -> dict[int, float]:
     """FLOPs per image of path 1 and path 2 (fvcore-style counting).
 
@@ -57,8 +57,8 @@ def path_flops(model: nn.Module, inputs: Tensor,
                          f'{tuple(inputs.shape)}')
     flops = {}
     for path in (1, 2):
-        analyzer = FlopAnalyzer(_StaticPath(model, path, data_samples),
-                                inputs=(inputs, ))
+        analyzer = FlopAnalyzer(
+            _StaticPath(model, path, data_samples), inputs=(inputs, ))
         analyzer.unsupported_ops_warnings(False)
         analyzer.uncalled_modules_warnings(False)
         flops[path] = float(analyzer.total())

@@ -7,13 +7,12 @@ import time
 from typing import Optional
 
 import torch
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from mmdet.registry import HOOKS
 from mmdet_dynmoe.engine import synchronize
 from mmdet_dynmoe.evaluation import spearman
-
 from .dynamic_detector import unwrap
 from .path_complexity import path_flops
 
@@ -55,7 +54,8 @@ class DynamicDetReportHook(Hook):
 
     priority = 'NORMAL'
 
-    def __init__(self, calibration: Optional[str] = 'auto',
+    def __init__(self,
+                 calibration: Optional[str] = 'auto',
                  flops: bool = True) -> None:
         self.calibration = calibration
         self.flops = flops
@@ -72,9 +72,10 @@ class DynamicDetReportHook(Hook):
             with open(path) as f:
                 calib = json.load(f)
             model.threshold = calib['threshold']
-            print_log(f'DynamicDet: threshold {model.threshold:.4f} from '
-                      f'{path} (hard ratio {calib.get("hard_ratio")})',
-                      logger='current')
+            print_log(
+                f'DynamicDet: threshold {model.threshold:.4f} from '
+                f'{path} (hard ratio {calib.get("hard_ratio")})',
+                logger='current')
         self._seconds = 0.0
         self._images = 0
         self._hard = 0
@@ -82,12 +83,17 @@ class DynamicDetReportHook(Hook):
         self._difficulty: list[float] = []
         self._path_flops: Optional[dict] = None
 
-    def before_test_iter(self, runner, batch_idx: int,
+    def before_test_iter(self,
+                         runner,
+                         batch_idx: int,
                          data_batch=None) -> None:
         synchronize(unwrap(runner.model))
         self._start = time.perf_counter()
 
-    def after_test_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_test_iter(self,
+                        runner,
+                        batch_idx: int,
+                        data_batch=None,
                         outputs=None) -> None:
         synchronize(unwrap(runner.model))
         self._seconds += time.perf_counter() - self._start
@@ -101,11 +107,10 @@ class DynamicDetReportHook(Hook):
             model = unwrap(runner.model)
             with torch.no_grad():
                 data = model.data_preprocessor(data_batch, False)
-                self._path_flops = path_flops(
-                    model, data['inputs'][:1], data['data_samples'][:1])
+                self._path_flops = path_flops(model, data['inputs'][:1],
+                                              data['data_samples'][:1])
 
-    def after_test_epoch(self, runner, metrics: Optional[dict] = None
-                         ) -> None:
+    def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         if not self._images:
             return
         model = unwrap(runner.model)
@@ -129,6 +134,7 @@ class DynamicDetReportHook(Hook):
             metrics.update(report)
         for key, value in report.items():
             runner.message_hub.update_scalar(f'test/{key}', value)
-        print_log('DynamicDet test report: ' + ', '.join(
-            f'{k.split("/")[1]}={v:.4g}' for k, v in report.items()),
-                  logger='current')
+        print_log(
+            'DynamicDet test report: ' + ', '.join(f'{k.split("/")[1]}={v:.4g}'
+                                                   for k, v in report.items()),
+            logger='current')

@@ -61,10 +61,10 @@ class RunningMedian(nn.Module):
             return self.history.new_zeros(())
         return self.history.median()
 
-    def _load_from_state_dict(self, state_dict: dict, prefix: str,
-                              *args: Any, **kwargs: Any) -> None:
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any,
+                              **kwargs: Any) -> None:
         key = prefix + 'history'
         if key in state_dict:  # the saved history has its own length
-            self.history = torch.empty_like(state_dict[key],
-                                            device=self.history.device)
+            self.history = torch.empty_like(
+                state_dict[key], device=self.history.device)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import os.path as osp
 
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.runner import find_latest_checkpoint
-
-from mmdet.registry import HOOKS
 
 from .dynamic_detector import unwrap
 

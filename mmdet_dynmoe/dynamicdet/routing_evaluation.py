@@ -14,21 +14,21 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
 import torch
+from mmdet.registry import METRICS
+from mmdet.structures.bbox import scale_boxes
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmdet.registry import METRICS
-from mmdet.structures.bbox import scale_boxes
 from mmdet_dynmoe.engine import load_model, synchronize
-
 from .calibration import route_hard
 from .dynamic_detector import DynamicDetector
 
 
-def load_dynamic_detector(config: str, checkpoint: Optional[str],
-                          cfg_options: Optional[dict] = None,
-                          device: str = 'cpu'
-                          ) -> tuple[DynamicDetector, Config]:
+def load_dynamic_detector(
+        config: str,
+        checkpoint: Optional[str],
+        cfg_options: Optional[dict] = None,
+        device: str = 'cpu') -> tuple[DynamicDetector, Config]:
     """The model of ``config`` with ``checkpoint`` loaded, in eval mode."""
     model, cfg, _ = load_model(config, checkpoint, cfg_options, device)
     if not isinstance(model, DynamicDetector):
@@ -37,7 +37,8 @@ def load_dynamic_detector(config: str, checkpoint: Optional[str],
     return model, cfg
 
 
-def preprocessed_val_batches(model: DynamicDetector, cfg: Config,
+def preprocessed_val_batches(model: DynamicDetector,
+                             cfg: Config,
                              max_images: Optional[int] = None) -> list:
     """The validation set, preprocessed once (timings exclude loading)."""
     loader_cfg = copy.deepcopy(cfg.val_dataloader)
@@ -54,8 +55,10 @@ def preprocessed_val_batches(model: DynamicDetector, cfg: Config,
 
 
 @torch.no_grad()
-def measure_latency(model: DynamicDetector, batches: list,
-                    threshold: float, warmup: int = 1) -> float:
+def measure_latency(model: DynamicDetector,
+                    batches: list,
+                    threshold: float,
+                    warmup: int = 1) -> float:
     """Mean milliseconds per image of ``model.predict`` at ``threshold``.
 
     The model's threshold is restored afterwards.
@@ -79,7 +82,8 @@ def measure_latency(model: DynamicDetector, batches: list,
     return 1000 * seconds / max(images, 1)
 
 
-def measure_threshold_latencies(model: DynamicDetector, batches: list,
+def measure_threshold_latencies(model: DynamicDetector,
+                                batches: list,
                                 thresholds: Sequence[float],
                                 repeats: int = 3) -> list[float]:
     """Ms per image of ``model.predict`` at each threshold.
@@ -95,7 +99,8 @@ def measure_threshold_latencies(model: DynamicDetector, batches: list,
     return [min(times) for times in runs]
 
 
-def measure_path_latencies(model: DynamicDetector, batches: list,
+def measure_path_latencies(model: DynamicDetector,
+                           batches: list,
                            repeats: int = 3) -> tuple[float, float]:
     """(lat1, lat2): ms per image of the all-detector-1 / all-detector-2
     runs (see :func:`measure_threshold_latencies`)."""
@@ -128,8 +133,8 @@ def run_both_paths(model: DynamicDetector, batches: list) -> PathResults:
         for batch in batches:
             for path, threshold in ((1, 0.0), (2, 1.0)):
                 model.threshold = threshold
-                samples = model.predict(
-                    batch['inputs'], copy.deepcopy(batch['data_samples']))
+                samples = model.predict(batch['inputs'],
+                                        copy.deepcopy(batch['data_samples']))
                 out.preds[path] += [s.pred_instances.cpu() for s in samples]
             for sample in samples:
                 out.img_ids.append(sample.img_id)
@@ -137,8 +142,7 @@ def run_both_paths(model: DynamicDetector, batches: list) -> PathResults:
                 out.difficulty.append(sample.metainfo.get('difficulty'))
                 out.hard.append(sample.metainfo.get('hard'))
                 out.samples.append(
-                    dict(img_id=sample.img_id,
-                         ori_shape=sample.ori_shape))
+                    dict(img_id=sample.img_id, ori_shape=sample.ori_shape))
     finally:
         model.threshold = saved
     return out
@@ -168,13 +172,14 @@ def per_image_loss_gaps(model: DynamicDetector,
         for sample in samples:  # test pipelines keep boxes in image scale
             gt = sample.gt_instances
             gt.bboxes = scale_boxes(gt.bboxes, sample.scale_factor)
-        _, loss1, loss2 = model.per_image_path_losses(batch['inputs'],
-                                                      samples)
+        _, loss1, loss2 = model.per_image_path_losses(batch['inputs'], samples)
         gaps.append(loss1 - loss2)
     return torch.cat(gaps).cpu()
 
 
-def evaluate_choice(cfg: Config, dataset_meta: dict, results: PathResults,
+def evaluate_choice(cfg: Config,
+                    dataset_meta: dict,
+                    results: PathResults,
                     hard: Iterable[bool],
                     subset: Optional[Iterable[bool]] = None) -> dict:
     """``cfg.val_evaluator``'s metrics when image i uses path 2 iff hard[i].
@@ -193,10 +198,12 @@ def evaluate_choice(cfg: Config, dataset_meta: dict, results: PathResults,
         if not keep[i]:
             continue
         pred = results.preds[2 if is_hard else 1][i]
-        data_samples.append(dict(
-            results.samples[i],
-            pred_instances=dict(bboxes=pred.bboxes, scores=pred.scores,
-                                labels=pred.labels)))
+        data_samples.append(
+            dict(
+                results.samples[i],
+                pred_instances=dict(
+                    bboxes=pred.bboxes, scores=pred.scores,
+                    labels=pred.labels)))
     if hasattr(metric, 'img_ids'):  # CocoMetric: these images, not all
         metric.img_ids = [sample['img_id'] for sample in data_samples]
     metric.process({}, data_samples)

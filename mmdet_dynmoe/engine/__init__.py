@@ -12,6 +12,6 @@ from .routing_stats_run import val_with_routing_stats
 from .timing import synchronize
 
 __all__ = [
-    'LoadedModel', 'MoEAuxLossHook', 'load_model', 'synchronize', 'unwrap_model',
-    'val_with_routing_stats'
+    'LoadedModel', 'MoEAuxLossHook', 'load_model', 'synchronize',
+    'unwrap_model', 'val_with_routing_stats'
 ]

@@ -16,9 +16,9 @@ class LoadedModel(NamedTuple):
     meta: dict  # the checkpoint's ``meta`` ({} without a checkpoint)
 
 
-def unwrap_model(model: nn.Module,
-                 expected: Optional[Union[type, tuple[type, ...]]] = None
-                 ) -> nn.Module:
+def unwrap_model(
+        model: nn.Module,
+        expected: Optional[Union[type, tuple[type, ...]]] = None) -> nn.Module:
     """The model inside a (DDP / FSDP / mmengine) wrapper, or the model.
 
     Args:
@@ -32,16 +32,19 @@ def unwrap_model(model: nn.Module,
     from mmengine.model import is_model_wrapper
     inner = model.module if is_model_wrapper(model) else model
     if expected is not None and not isinstance(inner, expected):
-        names = ', '.join(t.__name__ for t in (
-            expected if isinstance(expected, tuple) else (expected, )))
+        names = ', '.join(
+            t.__name__ for t in (expected if isinstance(expected, tuple) else (
+                expected, )))
         raise TypeError(f'expected a {names} model, got '
                         f'{type(inner).__name__}')
     return inner
 
 
-def load_model(config, checkpoint: Optional[str] = None,
+def load_model(config,
+               checkpoint: Optional[str] = None,
                cfg_options: Optional[dict] = None,
-               device: str = 'cpu', strict: bool = False) -> LoadedModel:
+               device: str = 'cpu',
+               strict: bool = False) -> LoadedModel:
     """Build ``config``'s model, load ``checkpoint`` into it, eval mode.
 
     Args:
@@ -55,11 +58,10 @@ def load_model(config, checkpoint: Optional[str] = None,
     Returns:
         ``(model, cfg, meta)``, see :class:`LoadedModel`.
     """
+    from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
-
-    from mmdet.registry import MODELS
 
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
     if cfg_options:
@@ -68,8 +70,8 @@ def load_model(config, checkpoint: Optional[str] = None,
     model = MODELS.build(cfg.model)
     meta = {}
     if checkpoint:
-        loaded = load_checkpoint(model, checkpoint, map_location='cpu',
-                                 strict=strict)
+        loaded = load_checkpoint(
+            model, checkpoint, map_location='cpu', strict=strict)
         meta = dict(loaded.get('meta', {})) if isinstance(loaded, dict) \
             else {}
     return LoadedModel(model.to(device).eval(), cfg, meta)

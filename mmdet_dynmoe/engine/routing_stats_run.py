@@ -7,10 +7,13 @@ from typing import Callable, Optional
 from torch import nn
 
 
-def val_with_routing_stats(config: str, checkpoint: str, out_dir: str,
+def val_with_routing_stats(config: str,
+                           checkpoint: str,
+                           out_dir: str,
                            per_image: bool = False,
                            max_images: Optional[int] = None,
-                           select: Optional[Callable[[nn.Module], bool]] = None,
+                           select: Optional[Callable[[nn.Module],
+                                                     bool]] = None,
                            what: str = 'MoE layer') -> tuple:
     """Load ``checkpoint`` into ``config``'s model and run its val set while
     the chosen MoE layers record routing statistics.
@@ -35,7 +38,6 @@ def val_with_routing_stats(config: str, checkpoint: str, out_dir: str,
     from mmengine.runner import Runner
 
     from mmdet_dynmoe.moe import moe_layers
-
     from .model_loading import unwrap_model
 
     cfg = Config.fromfile(config)

@@ -43,7 +43,9 @@ class PerDatasetMetric(BaseMetric):
 
     default_prefix = ''  # keys already start with the dataset name
 
-    def __init__(self, metric: dict, collect_device: str = 'cpu',
+    def __init__(self,
+                 metric: dict,
+                 collect_device: str = 'cpu',
                  prefix: str | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not isinstance(metric, dict) or 'type' not in metric:
@@ -126,9 +128,11 @@ class PerDatasetMetric(BaseMetric):
         for info, metric, entries in zip(self.infos, self.metrics,
                                          per_dataset):
             if not entries:
-                print_log(f"PerDatasetMetric: no samples of dataset "
-                          f"{info['name']!r}; it is left out of the mean",
-                          logger='current', level=logging.WARNING)
+                print_log(
+                    f"PerDatasetMetric: no samples of dataset "
+                    f"{info['name']!r}; it is left out of the mean",
+                    logger='current',
+                    level=logging.WARNING)
                 continue
             values = dict(metric.compute_metrics(entries))
             scored.append((info['name'], metric.prefix or '', values))
@@ -166,8 +170,8 @@ def to_dataset_space(sample: dict, info: dict, num_classes: int) -> dict:
     pred = sample.get('pred_instances')
     if pred is not None and 'labels' in pred:
         labels = torch.as_tensor(pred['labels']).long().cpu()
-        if labels.numel() and (labels.min() < 0 or
-                               labels.max() >= num_classes):
+        if labels.numel() and (labels.min() < 0
+                               or labels.max() >= num_classes):
             raise ValueError(
                 f'PerDatasetMetric: predicted label {int(labels.max())} is '
                 f'outside the unified label space of {num_classes} classes; '
@@ -186,9 +190,13 @@ def to_dataset_space(sample: dict, info: dict, num_classes: int) -> dict:
             sample[key] = inst
     if sample.get('instances'):
         sample['instances'] = [
-            dict(i, bbox_label=int(_gt_to_local(
-                torch.tensor([i['bbox_label']]), to_dataset, info)[0]))
-            if 'bbox_label' in i else i for i in sample['instances']]
+            dict(
+                i,
+                bbox_label=int(
+                    _gt_to_local(
+                        torch.tensor([i['bbox_label']]), to_dataset, info)[0]))
+            if 'bbox_label' in i else i for i in sample['instances']
+        ]
     return sample
 
 
@@ -233,11 +241,12 @@ def _fill_empty(scored: list[tuple[str, str, dict]]) -> None:
         others = [v for _, p, v in scored if p == prefix and v]
         if not others:
             continue
-        values.update({k: 0.0 for k, v in others[0].items()
-                       if _is_number(v)})
-        print_log(f'PerDatasetMetric: no predictions left for dataset '
-                  f'{name!r} in its label space; scored 0', logger='current',
-                  level=logging.WARNING)
+        values.update({k: 0.0 for k, v in others[0].items() if _is_number(v)})
+        print_log(
+            f'PerDatasetMetric: no predictions left for dataset '
+            f'{name!r} in its label space; scored 0',
+            logger='current',
+            level=logging.WARNING)
 
 
 def _is_number(value: Any) -> bool:
@@ -254,31 +263,34 @@ def _mean(scored: list[tuple[str, str, dict]]) -> dict[str, float]:
         group = [v for _, p, v in scored if p == prefix]
         keys = dict.fromkeys(k for v in group for k in v)
         for key in keys:
-            vals = [float(v[key]) for v in group
-                    if _is_number(v.get(key)) and v[key] >= 0]  # -1: n/a
+            vals = [
+                float(v[key]) for v in group
+                if _is_number(v.get(key)) and v[key] >= 0
+            ]  # -1: n/a
             if vals:
                 name = '/'.join(p for p in ('mean', prefix, key) if p)
                 out[name] = round(sum(vals) / len(vals), 4)
     return out
 
 
-def _log_table(scored: list[tuple[str, str, dict]],
-               mean: dict[str, float]) -> None:
+def _log_table(scored: list[tuple[str, str, dict]], mean: dict[str,
+                                                               float]) -> None:
     """Log one row per dataset and the mean (first prefix, 6 keys)."""
     if not scored:
         return
     prefix = scored[0][1]
     keys = [k for k, v in scored[0][2].items() if _is_number(v)][:6]
-    mean_row = {k: mean.get('/'.join(p for p in ('mean', prefix, k) if p))
-                for k in keys}
-    rows = [(n, v) for n, p, v in scored if p == prefix] + [('mean',
-                                                              mean_row)]
+    mean_row = {
+        k: mean.get('/'.join(p for p in ('mean', prefix, k) if p))
+        for k in keys
+    }
+    rows = [(n, v) for n, p, v in scored if p == prefix] + [('mean', mean_row)]
     width = max(8, *(len(n) for n, _ in rows))
-    lines = [' '.join([f'{"dataset":<{width}}'] +
-                      [f'{k:>14}' for k in keys])]
+    lines = [' '.join([f'{"dataset":<{width}}'] + [f'{k:>14}' for k in keys])]
     for name, values in rows:
         lines.append(' '.join([f'{name:<{width}}'] + [
-            f'{values[k]:>14.3f}' if _is_number(values.get(k))
-            else f'{"-":>14}' for k in keys]))
-    print_log('per-dataset evaluation:\n' + '\n'.join(lines),
-              logger='current')
+            f'{values[k]:>14.3f}' if _is_number(values.get(k)
+                                                ) else f'{"-":>14}'
+            for k in keys
+        ]))
+    print_log('per-dataset evaluation:\n' + '\n'.join(lines), logger='current')

@@ -168,7 +168,8 @@ class HierarchicalRouter(Router):
         self.scene_gate = nn.Linear(embed_dims, num_groups, bias=False)
         self.gate = nn.Linear(
             embed_dims + (num_groups if scene_to_instance else 0),
-            num_experts, bias=False)
+            num_experts,
+            bias=False)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -214,8 +215,8 @@ class HierarchicalRouter(Router):
         gate = gate / gate.sum(dim=-1, keepdim=True)
         group_gate = torch.zeros_like(group_probs).scatter(
             1, group_indices, gate)  # (U, G), 0 outside the chosen groups
-        chosen = torch.zeros_like(group_probs, dtype=torch.bool).scatter(
-            1, group_indices, True)
+        chosen = torch.zeros_like(
+            group_probs, dtype=torch.bool).scatter(1, group_indices, True)
         expert_gate = group_gate.repeat_interleave(self.experts_per_group, 1)
         allowed = chosen.repeat_interleave(self.experts_per_group, 1)
         # 2) instance level: top-k experts inside the chosen groups
@@ -236,8 +237,9 @@ class HierarchicalRouter(Router):
             weights = weights / weights.sum(dim=-1, keepdim=True)
         weights = weights * expert_gate[unit].gather(1, indices)
         if self.renormalize_combined:
-            weights = weights / weights.sum(dim=-1, keepdim=True).clamp_min(
-                torch.finfo(weights.dtype).tiny)
+            weights = weights / weights.sum(
+                dim=-1, keepdim=True).clamp_min(
+                    torch.finfo(weights.dtype).tiny)
         return RouterOutput(logits, probs, weights, indices, group_probs,
                             group_indices)
 
@@ -264,4 +266,3 @@ class HierarchicalRouter(Router):
                 f', group_routing={self.group_routing!r}, expert_routing='
                 f'{self.expert_routing!r}, temperature={self.temperature}'
                 f', renormalize_combined={self.renormalize_combined}')
-

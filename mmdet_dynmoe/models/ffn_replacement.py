@@ -12,8 +12,8 @@ from .routing_loss_collector import attach_moe_aux_losses
 from .token_masks import attach_token_masks
 
 
-def find_ffns(model: nn.Module,
-              patterns: Union[str, Sequence[str]]) -> list[str]:
+def find_ffns(model: nn.Module, patterns: Union[str,
+                                                Sequence[str]]) -> list[str]:
     """Names of the mmcv ``FFN`` modules matching any ``fnmatch`` pattern.
 
     Patterns match the full module path, e.g. ``'decoder.layers.*.ffn'`` or
@@ -33,9 +33,12 @@ def find_ffns(model: nn.Module,
     return [n for n in ffns if any(fnmatchcase(n, p) for p in patterns)]
 
 
-def upcycle_ffns(model: nn.Module, patterns: Union[str, Sequence[str]],
-                 num_copies: int, granularity: int,
-                 collect_losses: bool = True, **moe_kwargs) -> list[str]:
+def upcycle_ffns(model: nn.Module,
+                 patterns: Union[str, Sequence[str]],
+                 num_copies: int,
+                 granularity: int,
+                 collect_losses: bool = True,
+                 **moe_kwargs) -> list[str]:
     """Upcycle the matching FFNs of ``model`` in place (weights copied).
 
     Each matching ``FFN`` becomes ``MoEFFN.from_dense(ffn, num_copies,
@@ -60,7 +63,8 @@ def upcycle_ffns(model: nn.Module, patterns: Union[str, Sequence[str]],
             ffn, num_copies, granularity, **moe_kwargs), collect_losses)
 
 
-def replace_ffns(model: nn.Module, patterns: Union[str, Sequence[str]],
+def replace_ffns(model: nn.Module,
+                 patterns: Union[str, Sequence[str]],
                  convert: Callable[[FFN], MoEFFN],
                  collect_losses: bool = True) -> list[str]:
     """Replace each FFN matching ``patterns`` by ``convert(ffn)`` in place,
@@ -90,7 +94,8 @@ WHERE_ALIASES = {
 }
 
 
-def apply_moe_cfg(model: nn.Module, moe_cfg: dict,
+def apply_moe_cfg(model: nn.Module,
+                  moe_cfg: dict,
                   collect_losses: bool = True) -> list[str]:
     """Turn the FFNs that ``moe_cfg['where']`` names into MoEFFNs.
 

@@ -19,8 +19,9 @@ def expand_patterns(model: nn.Module, patterns: Sequence[str]) -> list[str]:
     for pattern in patterns:
         if pattern == MOE_ALIAS:
             # MoELayer paths end in '.moe'; their MoEFFN owns all params.
-            out += [name.rpartition('.')[0] + '.*'
-                    for name, _ in moe_layers(model)] or [MOE_ALIAS]
+            out += [
+                name.rpartition('.')[0] + '.*' for name, _ in moe_layers(model)
+            ] or [MOE_ALIAS]
         else:
             out.append(pattern)
     return out
@@ -50,9 +51,9 @@ def freeze_except(model: nn.Module, trainable: Sequence[str]) -> str:
             tops = sorted({n.split('.')[0] for n in names})
             raise ValueError(
                 f'trainable pattern {original!r} matches no parameter of '
-                f'{type(model).__name__}; top-level modules: {tops}'
-                + (' (the model has no MoE layer)'
-                   if original == MOE_ALIAS else ''))
+                f'{type(model).__name__}; top-level modules: {tops}' +
+                (' (the model has no MoE layer)' if original ==
+                 MOE_ALIAS else ''))
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for name, param in model.named_parameters():
         train = any(fnmatchcase(name, p) for p in patterns)
@@ -66,7 +67,9 @@ def format_table(counts: dict[str, list[int]]) -> str:
     rows = [(k, *v) for k, v in counts.items()]
     rows.append(('total', sum(r[1] for r in rows), sum(r[2] for r in rows)))
     width = max(len(r[0]) for r in rows)
-    lines = [f'| {"module":<{width}} | {"trainable":>11} | {"frozen":>11} |',
-             f'|{"-" * (width + 2)}|{"-" * 13}|{"-" * 13}|']
+    lines = [
+        f'| {"module":<{width}} | {"trainable":>11} | {"frozen":>11} |',
+        f'|{"-" * (width + 2)}|{"-" * 13}|{"-" * 13}|'
+    ]
     lines += [f'| {m:<{width}} | {t:>11,} | {f:>11,} |' for m, t, f in rows]
     return '\n'.join(lines)

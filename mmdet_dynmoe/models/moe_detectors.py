@@ -18,16 +18,15 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from mmengine.logging import print_log
-from torch import Tensor
-
 from mmdet.models.detectors import DINO, DeformableDETR
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
-from mmdet_dynmoe.moe import clear_moe_aux_losses, moe_layers, \
-    pop_moe_aux_losses
-from mmdet_dynmoe.moe.collect import check_reduction
+from mmengine.logging import print_log
+from torch import Tensor
 
+from mmdet_dynmoe.moe import (clear_moe_aux_losses, moe_layers,
+                              pop_moe_aux_losses)
+from mmdet_dynmoe.moe.collect import check_reduction
 from .ffn_replacement import apply_moe_cfg
 from .freezing import freeze_except
 from .routing_loss_collector import add_routing_losses
@@ -49,9 +48,12 @@ class MoEDetectorMixin:
             layers in the loss dict: ``'sum'`` (default) or ``'mean'``.
     """
 
-    def __init__(self, *args, moe_cfg: Optional[dict] = None,
+    def __init__(self,
+                 *args,
+                 moe_cfg: Optional[dict] = None,
                  trainable: Optional[Sequence[str]] = None,
-                 moe_loss_reduction: str = 'sum', **kwargs) -> None:
+                 moe_loss_reduction: str = 'sum',
+                 **kwargs) -> None:
         check_reduction(moe_loss_reduction)  # fail before building
         super().__init__(*args, **kwargs)  # the stock detector
         self.moe_cfg = moe_cfg
@@ -63,8 +65,10 @@ class MoEDetectorMixin:
         self.trainable = trainable
         if trainable is not None:
             table = freeze_except(self, trainable)
-            print_log(f'{type(self).__name__}: trainable {list(trainable)}\n'
-                      f'{table}', logger='current')
+            print_log(
+                f'{type(self).__name__}: trainable {list(trainable)}\n'
+                f'{table}',
+                logger='current')
 
     def init_weights(self) -> None:
         # The stock init re-draws every >1-D transformer parameter with

@@ -16,10 +16,10 @@ from mmcv.cnn import build_activation_layer
 from mmcv.cnn.bricks.drop import build_dropout
 from mmcv.cnn.bricks.scale import LayerScale
 from mmcv.cnn.bricks.transformer import FFN
+from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from mmdet.registry import MODELS
 from mmdet_dynmoe.moe import MoELayer, upcycle_dense_mlp
 
 #: state-dict keys of a dense two-layer mmcv FFN (relative to its prefix).
@@ -32,8 +32,11 @@ def _expert_channels(feedforward_channels: int, granularity: Optional[int],
     """Hidden size of one expert from ``granularity`` or ``expert_channels``."""
     if granularity is not None:
         if granularity < 1 or feedforward_channels % granularity:
-            divisors = [g for g in range(1, min(feedforward_channels, 64) + 1)
-                        if feedforward_channels % g == 0]
+            divisors = [
+                g for g in range(1,
+                                 min(feedforward_channels, 64) + 1)
+                if feedforward_channels % g == 0
+            ]
             raise ValueError(
                 f'feedforward_channels={feedforward_channels} is not '
                 f'divisible by granularity={granularity}; allowed '
@@ -68,11 +71,13 @@ def _check_moe_cfg(moe_cfg: dict) -> dict:
     """Refuse keys neither mmcv FFN nor MoELayer knows, naming the allowed."""
     moved = sorted(set(moe_cfg) & set(MOVED_KEYS))
     if moved:
-        raise TypeError('MoEFFN: ' + '; '.join(
-            f'{key} moved to {MOVED_KEYS[key]}' for key in moved))
+        raise TypeError('MoEFFN: ' +
+                        '; '.join(f'{key} moved to {MOVED_KEYS[key]}'
+                                  for key in moved))
     allowed = set(inspect.signature(MoELayer).parameters) - {
         'embed_dims', 'hidden_channels', 'num_experts', 'top_k', 'activation',
-        'dropout'}
+        'dropout'
+    }
     unknown = sorted(set(moe_cfg) - allowed)
     if unknown:
         raise TypeError(f'MoEFFN got unknown keys {unknown}; MoE keys besides '
@@ -184,8 +189,8 @@ class MoEFFN(BaseModule):
                 "(MoEDINO, ... with moe_cfg), add custom_hooks=["
                 "dict(type='MoEAuxLossHook')], or build MoE layers with "
                 'upcycle_ffns(), which attach the collector')
-        out = self.gamma2(self.out_drop(
-            self.moe(x, valid=valid, context=context)))
+        out = self.gamma2(
+            self.out_drop(self.moe(x, valid=valid, context=context)))
         if not self.add_identity:
             return self.dropout_layer(out)
         return (x if identity is None else identity) + self.dropout_layer(out)
@@ -209,7 +214,8 @@ class MoEFFN(BaseModule):
             raise TypeError(
                 f'a two-layer mmcv FFN (num_fcs=2) is needed, got '
                 f'{type(ffn).__name__}'
-                f'{"" if not isinstance(ffn, FFN) else f" with num_fcs={ffn.num_fcs}"}')
+                f'{"" if not isinstance(ffn, FFN) else f" with num_fcs={ffn.num_fcs}"}'
+            )
         for key in ('embed_dims', 'feedforward_channels'):
             if key in moe_kwargs:
                 raise ValueError(f'{key} comes from the dense FFN; do not '
@@ -227,10 +233,7 @@ class MoEFFN(BaseModule):
         return moe_ffn.to(device=fc1.weight.device, dtype=fc1.weight.dtype)
 
     @classmethod
-    def from_dense(cls,
-                   ffn: nn.Module,
-                   num_copies: int,
-                   granularity: int,
+    def from_dense(cls, ffn: nn.Module, num_copies: int, granularity: int,
                    **moe_kwargs) -> 'MoEFFN':
         """Upcycle a built dense mmcv ``FFN`` into ``num_copies * k`` experts.
 
@@ -260,9 +263,12 @@ class MoEFFN(BaseModule):
             raise ValueError(f'from_dense: top_k={top_k} must equal '
                              f'granularity={granularity} for the upcycled '
                              'layer to start at the dense output')
-        moe_ffn = cls.like(ffn, num_experts=num_copies * granularity,
-                           top_k=granularity, granularity=granularity,
-                           **moe_kwargs)
+        moe_ffn = cls.like(
+            ffn,
+            num_experts=num_copies * granularity,
+            top_k=granularity,
+            granularity=granularity,
+            **moe_kwargs)
         fc1, fc2 = ffn.layers[0][0], ffn.layers[1]
         upcycle_dense_mlp(moe_ffn.moe, fc1.weight, fc1.bias, fc2.weight,
                           fc2.bias, num_copies, granularity)
@@ -300,8 +306,7 @@ class MoEFFN(BaseModule):
             self.feedforward_channels // self.moe.experts.hidden_channels, 1)
         try:
             upcycle_dense_mlp(self.moe, w1, b1, w2, b2,
-                              self.moe.num_experts // granularity,
-                              granularity)
+                              self.moe.num_experts // granularity, granularity)
         except ValueError as e:
             raise ValueError(f'{name}: cannot upcycle the dense FFN '
                              f'of the checkpoint: {e}') from e

@@ -2,13 +2,14 @@
 
 For models we do not subclass (an MoEFFN from a model's own ``ffn_cfg``,
 or FFNs upcycled by :func:`~.ffn_replacement.upcycle_ffns`): two forward
-hooks on the detector module. The MoE detectors
-(:mod:`.moe_detectors`) add the losses in their own ``loss()`` instead. Before a forward pass, losses left by an earlier pass are
-dropped; after ``forward(..., mode='loss')`` the pending routing losses of
-every MoE layer are added to the returned dict (``loss_moe_balance``,
-``loss_moe_z`` summed over layers, or ``moe{i}.loss_...`` per layer), where
-mmengine's ``parse_losses`` optimises and logs them. ``predict`` and
-``tensor`` passes run in eval mode and compute none.
+hooks on the detector module (the MoE detectors of :mod:`.moe_detectors`
+add the losses in their own ``loss()`` instead). Before a forward pass,
+losses left by an earlier pass are dropped; after ``forward(...,
+mode='loss')`` the pending routing losses of every MoE layer are added to
+the returned dict (``loss_moe_balance``, ``loss_moe_z`` summed over layers,
+or ``moe{i}.loss_...`` per layer), where mmengine's ``parse_losses``
+optimises and logs them. ``predict`` and ``tensor`` passes run in eval mode
+and compute none.
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from typing import Any
 
 from torch import nn
 
-from mmdet_dynmoe.moe import clear_moe_aux_losses, moe_layers, \
-    pop_moe_aux_losses
+from mmdet_dynmoe.moe import (clear_moe_aux_losses, moe_layers,
+                              pop_moe_aux_losses)
 
 _ATTACHED = '_moe_aux_losses_attached'
 

@@ -27,8 +27,9 @@ from torch import Tensor, nn
 from .moe_ffn import MoEFFN
 
 
-def _masks_from_call(layer: nn.Module, args: tuple, kwargs: dict[str, Any]
-                     ) -> tuple[Optional[Tensor], Optional[Tensor]]:
+def _masks_from_call(
+        layer: nn.Module, args: tuple,
+        kwargs: dict[str, Any]) -> tuple[Optional[Tensor], Optional[Tensor]]:
     """``(valid, context)`` for this call of ``layer``, each (B, N) or None."""
     query = kwargs.get('query', args[0] if args else None)
     if query is None or query.dim() != 3:

@@ -27,10 +27,10 @@ __all__ = [
     'DISPATCH_MODES', 'GroupedExperts', 'MoELayer', 'ROUTERS', 'Router',
     'RouterOutput', 'RoutingRecord', 'RoutingStats', 'TokenLayout',
     'TopKRouter', 'build_router', 'clear_moe_aux_losses', 'dispatch',
-    'flatten_tokens', 'load_balancing_loss', 'mean_over_tokens',
-    'moe_layers', 'pop_moe_aux_losses', 'pop_moe_routing', 'register_router',
-    'router_z_loss', 'select_dispatch', 'split_dense_mlp',
-    'upcycle_dense_mlp', 'upcycled_router_weight'
+    'flatten_tokens', 'load_balancing_loss', 'mean_over_tokens', 'moe_layers',
+    'pop_moe_aux_losses', 'pop_moe_routing', 'register_router',
+    'router_z_loss', 'select_dispatch', 'split_dense_mlp', 'upcycle_dense_mlp',
+    'upcycled_router_weight'
 ]
 
 #: names that lived here before the method folders; importing one says where

@@ -104,8 +104,11 @@ def combine_slots(y_slots: Tensor, weights: Tensor) -> Tensor:
     return torch.einsum('tkc,tk->tc', y, weights).to(y_slots.dtype)
 
 
-def dispatch_sorted(x: Tensor, weights: Tensor, indices: Tensor,
-                    experts: GroupedExperts, mode: str,
+def dispatch_sorted(x: Tensor,
+                    weights: Tensor,
+                    indices: Tensor,
+                    experts: GroupedExperts,
+                    mode: str,
                     keep: Optional[Tensor] = None) -> Tensor:
     """``loop`` / ``grouped_mm`` paths.
 
@@ -131,8 +134,10 @@ def dispatch_sorted(x: Tensor, weights: Tensor, indices: Tensor,
     # ends[e]: rows of experts <= e in the sorted layout. searchsorted on the
     # sorted rows has a fixed output size; bincount would sync on CUDA.
     ends = torch.searchsorted(
-        expert_of_row, torch.arange(num_experts, device=flat.device),
-        right=True, out_int32=True)
+        expert_of_row,
+        torch.arange(num_experts, device=flat.device),
+        right=True,
+        out_int32=True)
     x_sorted = x.index_select(0, order // top_k)
     if mode == 'loop':
         ends_host = ends.tolist()  # the loop needs sizes on the host
@@ -152,12 +157,13 @@ def dispatch_sorted(x: Tensor, weights: Tensor, indices: Tensor,
                 (expert_of_row == num_experts).unsqueeze(1), 0)
     else:
         raise ValueError(f'dispatch_sorted: mode={mode!r}')
-    y_slots = y_sorted.new_empty(y_sorted.shape).index_copy(0, order,
-                                                            y_sorted)
+    y_slots = y_sorted.new_empty(y_sorted.shape).index_copy(0, order, y_sorted)
     return combine_slots(y_slots, weights)
 
 
-def dispatch_dense(x: Tensor, weights: Tensor, indices: Tensor,
+def dispatch_dense(x: Tensor,
+                   weights: Tensor,
+                   indices: Tensor,
                    experts: GroupedExperts,
                    keep: Optional[Tensor] = None) -> Tensor:
     """``dense`` path: all experts on all tokens, gate-weighted sum.
@@ -172,8 +178,11 @@ def dispatch_dense(x: Tensor, weights: Tensor, indices: Tensor,
     return torch.einsum('etc,te->tc', y_all.float(), gates).to(x.dtype)
 
 
-def dispatch(x: Tensor, weights: Tensor, indices: Tensor,
-             experts: GroupedExperts, mode: str = 'auto',
+def dispatch(x: Tensor,
+             weights: Tensor,
+             indices: Tensor,
+             experts: GroupedExperts,
+             mode: str = 'auto',
              keep: Optional[Tensor] = None) -> Tensor:
     """Run the chosen experts of every token and combine them.
 

@@ -56,11 +56,11 @@ class GroupedExperts(nn.Module):
         self.num_experts = num_experts
         self.embed_dims = embed_dims
         self.hidden_channels = hidden_channels
-        self.w1 = nn.Parameter(torch.empty(num_experts, embed_dims,
-                                           hidden_channels))
+        self.w1 = nn.Parameter(
+            torch.empty(num_experts, embed_dims, hidden_channels))
         self.b1 = nn.Parameter(torch.empty(num_experts, hidden_channels))
-        self.w2 = nn.Parameter(torch.empty(num_experts, hidden_channels,
-                                           embed_dims))
+        self.w2 = nn.Parameter(
+            torch.empty(num_experts, hidden_channels, embed_dims))
         self.activation = activation if activation is not None else nn.ReLU()
         self.dropout = nn.Dropout(dropout)
         self.reset_parameters()
@@ -137,8 +137,9 @@ class GroupedExperts(nn.Module):
             (E, T, C): expert ``e``'s output for every token.
         """
         w1, b1, w2 = self._weights(x.dtype)
-        h = torch.baddbmm(b1.unsqueeze(1),
-                          x.unsqueeze(0).expand(self.num_experts, -1, -1), w1)
+        h = torch.baddbmm(
+            b1.unsqueeze(1),
+            x.unsqueeze(0).expand(self.num_experts, -1, -1), w1)
         return torch.bmm(self._hidden(h), w2)
 
     def extra_repr(self) -> str:

@@ -126,10 +126,11 @@ class MoELayer(nn.Module):
         self.z_loss_weight = z_loss_weight
         self.loss_scope = check_loss_scope(loss_scope)
         activation = activation if activation is not None else nn.ReLU()
-        self.router = build_router(router_cfg or dict(type='TopKRouter'),
-                                   embed_dims, num_experts, top_k)
-        self.experts = GroupedExperts(num_experts, embed_dims,
-                                      hidden_channels, activation, dropout)
+        self.router = build_router(
+            router_cfg or dict(type='TopKRouter'), embed_dims, num_experts,
+            top_k)
+        self.experts = GroupedExperts(num_experts, embed_dims, hidden_channels,
+                                      activation, dropout)
         self.shared_experts = GroupedExperts(
             1, embed_dims, hidden_channels * num_shared_experts, activation,
             dropout) if num_shared_experts else None
@@ -210,15 +211,14 @@ class MoELayer(nn.Module):
             self._routing.append(
                 RoutingRecord(route, layout, selected, shape[:-1]))
         if self.stats.enabled:
-            self.stats.update(route.indices, layout, keep,
-                              route.group_indices
-                              if route.group_indices is not None and
-                              route.group_indices.shape[0] ==
-                              layout.num_images else None)
+            self.stats.update(
+                route.indices, layout, keep,
+                route.group_indices if route.group_indices is not None
+                and route.group_indices.shape[0] == layout.num_images else
+                None)
         return out.view(shape)
 
-    def _record_aux(self, route: RouterOutput,
-                    keep: Optional[Tensor]) -> None:
+    def _record_aux(self, route: RouterOutput, keep: Optional[Tensor]) -> None:
         """Add this pass's weighted routing losses to the pending ones."""
         new = {}
         if self.balance_loss_weight > 0:

@@ -44,7 +44,8 @@ def check_loss_scope(scope: str) -> str:
     return scope
 
 
-def mean_over_tokens(total: Tensor, tokens: Tensor,
+def mean_over_tokens(total: Tensor,
+                     tokens: Tensor,
                      scope: str = 'global') -> Tensor:
     """``total / T`` for a loss summed over the ``T`` rows of ``tokens``.
 
@@ -69,7 +70,8 @@ def mean_over_tokens(total: Tensor, tokens: Tensor,
     return scale * total / num_tokens.clamp(min=1)
 
 
-def load_balancing_loss(probs: Tensor, indices: Tensor,
+def load_balancing_loss(probs: Tensor,
+                        indices: Tensor,
                         scope: str = 'global') -> Tensor:
     """``E * sum_e f_e * P_e`` (Switch Transformer, eq. 4; GShard for k>1).
 
@@ -97,8 +99,8 @@ def load_balancing_loss(probs: Tensor, indices: Tensor,
         num_tokens = _global_sum(num_tokens)
         scale = dist.get_world_size()
     frac = counts / counts.sum().clamp(min=1)
-    return num_experts * scale * (frac * prob_sum).sum() / num_tokens.clamp(
-        min=1)
+    return num_experts * scale * (frac *
+                                  prob_sum).sum() / num_tokens.clamp(min=1)
 
 
 def router_z_loss(logits: Tensor, scope: str = 'global') -> Tensor:

@@ -52,7 +52,9 @@ class RoutingStats:
         self.images: list[dict] = []
 
     @torch.no_grad()
-    def update(self, indices: Tensor, layout: Optional[TokenLayout] = None,
+    def update(self,
+               indices: Tensor,
+               layout: Optional[TokenLayout] = None,
                keep: Optional[Tensor] = None,
                groups: Optional[Tensor] = None) -> None:
         """Record one routing decision.
@@ -84,9 +86,10 @@ class RoutingStats:
                                  'layout (batched (B, N, C) input)')
             for img in range(layout.num_images):
                 mine = chosen[layout.image_index == img]
-                record = dict(load=mine.sum(0).cpu(),
-                              coactivation=(mine.t() @ mine).cpu(),
-                              num_tokens=mine.shape[0])
+                record = dict(
+                    load=mine.sum(0).cpu(),
+                    coactivation=(mine.t() @ mine).cpu(),
+                    num_tokens=mine.shape[0])
                 if groups is not None:
                     record['groups'] = groups[img].cpu()
                 self.images.append(record)
@@ -97,8 +100,8 @@ class RoutingStats:
         zeros = torch.zeros(self.num_experts, dtype=torch.long)
         return dict(
             load=zeros if self.load is None else self.load.cpu(),
-            coactivation=(torch.zeros(self.num_experts, self.num_experts,
-                                      dtype=torch.long)
+            coactivation=(torch.zeros(
+                self.num_experts, self.num_experts, dtype=torch.long)
                           if self.coactivation is None else
                           self.coactivation.cpu()),
             num_tokens=self.num_tokens,

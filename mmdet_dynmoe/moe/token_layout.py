@@ -31,8 +31,8 @@ class TokenLayout(NamedTuple):
     def from_batch(cls, batch_size: int, tokens_per_image: int,
                    device: torch.device) -> 'TokenLayout':
         """Layout of a flattened ``(B, N, C)`` batch (row-major)."""
-        index = torch.arange(batch_size, device=device).repeat_interleave(
-            tokens_per_image)
+        index = torch.arange(
+            batch_size, device=device).repeat_interleave(tokens_per_image)
         return cls(index, batch_size)
 
     def select(self, keep: Tensor) -> 'TokenLayout':
@@ -63,9 +63,11 @@ class TokenLayout(NamedTuple):
         return sums / counts
 
 
-def flatten_tokens(x: Tensor, valid: Optional[Tensor] = None,
-                   context: Optional[Tensor] = None
-                   ) -> tuple[Tensor, TokenLayout, Optional[Tensor]]:
+def flatten_tokens(
+    x: Tensor,
+    valid: Optional[Tensor] = None,
+    context: Optional[Tensor] = None
+) -> tuple[Tensor, TokenLayout, Optional[Tensor]]:
     """Flatten ``(B, N, C)`` or ``(T, C)`` tokens and drop invalid ones.
 
     Args:

@@ -50,17 +50,21 @@ def split_dense_mlp(w1: Tensor, b1: Tensor, w2: Tensor, num_copies: int,
     e_w1 = w1.view(granularity, slice_h, embed_dims).transpose(1, 2)
     e_b1 = b1.view(granularity, slice_h)
     e_w2 = w2.t().reshape(granularity, slice_h, embed_dims)
-    return (e_w1.repeat(num_copies, 1, 1), e_b1.repeat(num_copies, 1),
-            e_w2.repeat(num_copies, 1, 1))
+    return (e_w1.repeat(num_copies, 1,
+                        1), e_b1.repeat(num_copies,
+                                        1), e_w2.repeat(num_copies, 1, 1))
 
 
-def upcycled_router_weight(embed_dims: int, num_copies: int,
-                           granularity: int, std: float = 0.02,
+def upcycled_router_weight(embed_dims: int,
+                           num_copies: int,
+                           granularity: int,
+                           std: float = 0.02,
                            generator: torch.Generator | None = None) -> Tensor:
     """(N*k, C) router weight whose rows are equal within each copy."""
     per_copy = torch.randn(num_copies, 1, embed_dims, generator=generator)
-    return (per_copy * std).expand(-1, granularity, -1).reshape(
-        num_copies * granularity, embed_dims).contiguous()
+    return (per_copy * std).expand(-1, granularity,
+                                   -1).reshape(num_copies * granularity,
+                                               embed_dims).contiguous()
 
 
 @torch.no_grad()
@@ -76,10 +80,14 @@ def upcycle_dense_mlp(layer: MoELayer, w1: Tensor, b1: Tensor, w2: Tensor,
     Returns:
         ``layer``.
     """
-    expect = dict(num_experts=num_copies * granularity, top_k=granularity,
-                  hidden_channels=w1.shape[0] // max(granularity, 1))
-    got = dict(num_experts=layer.num_experts, top_k=layer.top_k,
-               hidden_channels=layer.experts.hidden_channels)
+    expect = dict(
+        num_experts=num_copies * granularity,
+        top_k=granularity,
+        hidden_channels=w1.shape[0] // max(granularity, 1))
+    got = dict(
+        num_experts=layer.num_experts,
+        top_k=layer.top_k,
+        hidden_channels=layer.experts.hidden_channels)
     if got != expect or layer.shared_experts is not None:
         raise ValueError(f'cannot upcycle into this MoELayer: it has {got} '
                          f'(shared experts: {layer.shared_experts is not None}'
@@ -93,8 +101,8 @@ def upcycle_dense_mlp(layer: MoELayer, w1: Tensor, b1: Tensor, w2: Tensor,
     layer.experts.w2.copy_(e_w2)
     layer.bias.copy_(b2 if b2 is not None else torch.zeros_like(layer.bias))
     gate = layer.router.gate
-    gate.weight.copy_(upcycled_router_weight(layer.embed_dims, num_copies,
-                                             granularity))
+    gate.weight.copy_(
+        upcycled_router_weight(layer.embed_dims, num_copies, granularity))
     if gate.bias is not None:
         gate.bias.zero_()
     layer.routed_scale = float(granularity)

@@ -15,33 +15,55 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description='Write the synthetic COCO-format detection benchmark.')
     p.add_argument('out_dir', help='data root to write, e.g. data/synthetic')
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--domains', nargs='+', default=list(DOMAINS),
-                   help=f'training domains (default: all of {list(DOMAINS)})')
-    p.add_argument('--num-train', type=int, default=500,
-                   help='training images per domain')
-    p.add_argument('--num-val', type=int, default=100,
-                   help='validation images per domain')
-    p.add_argument('--num-zeroshot', type=int, default=100,
-                   help='images of held-out categories (0: skip)')
-    p.add_argument('--img-size', type=int, nargs=2, default=(128, 128),
-                   metavar=('W', 'H'))
-    p.add_argument('--hard-ratio', type=float, default=0.5,
-                   help='fraction of hard images (many small, occluded '
-                   'objects, clutter, noise, blur)')
-    p.add_argument('--if-missing', action='store_true',
-                   help='do nothing when OUT_DIR already holds this dataset')
+    p.add_argument(
+        '--domains',
+        nargs='+',
+        default=list(DOMAINS),
+        help=f'training domains (default: all of {list(DOMAINS)})')
+    p.add_argument(
+        '--num-train',
+        type=int,
+        default=500,
+        help='training images per domain')
+    p.add_argument(
+        '--num-val',
+        type=int,
+        default=100,
+        help='validation images per domain')
+    p.add_argument(
+        '--num-zeroshot',
+        type=int,
+        default=100,
+        help='images of held-out categories (0: skip)')
+    p.add_argument(
+        '--img-size',
+        type=int,
+        nargs=2,
+        default=(128, 128),
+        metavar=('W', 'H'))
+    p.add_argument(
+        '--hard-ratio',
+        type=float,
+        default=0.5,
+        help='fraction of hard images (many small, occluded '
+        'objects, clutter, noise, blur)')
+    p.add_argument(
+        '--if-missing',
+        action='store_true',
+        help='do nothing when OUT_DIR already holds this dataset')
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        spec = SyntheticSpec(domains=tuple(args.domains),
-                             num_train=args.num_train,
-                             num_val=args.num_val,
-                             num_zeroshot=args.num_zeroshot,
-                             img_size=tuple(args.img_size),
-                             hard_ratio=args.hard_ratio)
+        spec = SyntheticSpec(
+            domains=tuple(args.domains),
+            num_train=args.num_train,
+            num_val=args.num_val,
+            num_zeroshot=args.num_zeroshot,
+            img_size=tuple(args.img_size),
+            hard_ratio=args.hard_ratio)
     except ValueError as e:
         print(f'make_synthetic: error: {e}', file=sys.stderr)
         return 2

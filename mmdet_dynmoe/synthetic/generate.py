@@ -116,14 +116,21 @@ def render_image(domain: Domain, spec: SyntheticSpec, seed: int, split: str,
         ys, xs = np.nonzero(owner == j)
         x0, y0 = int(xs.min()), int(ys.min())
         anns.append(
-            dict(category=cat.name,
-                 bbox=[x0, y0, int(xs.max()) + 1 - x0, int(ys.max()) + 1 - y0],
-                 area=int(len(xs)),
-                 occluded=round(1.0 - len(xs) / areas[j], 4)))
-    info = dict(domain=domain.name,
-                difficulty=round(t, 4),
-                hard=hard,
-                knobs={k: round(float(v), 4) for k, v in knobs.items()})
+            dict(
+                category=cat.name,
+                bbox=[x0, y0,
+                      int(xs.max()) + 1 - x0,
+                      int(ys.max()) + 1 - y0],
+                area=int(len(xs)),
+                occluded=round(1.0 - len(xs) / areas[j], 4)))
+    info = dict(
+        domain=domain.name,
+        difficulty=round(t, 4),
+        hard=hard,
+        knobs={
+            k: round(float(v), 4)
+            for k, v in knobs.items()
+        })
     info['knobs']['num_objects'] = len(cats)
     info['knobs']['clutter'] = n_clutter
     return pil, info, anns
@@ -147,22 +154,35 @@ class _CocoBuilder:
 
     def categories(self, cats: tuple[Category, ...]) -> list[dict]:
         return [
-            dict(id=self.cat_ids[c.name], name=c.name, supercategory=c.family,
-                 colour=c.colour, shape=c.shape) for c in cats
+            dict(
+                id=self.cat_ids[c.name],
+                name=c.name,
+                supercategory=c.family,
+                colour=c.colour,
+                shape=c.shape) for c in cats
         ]
 
     def add(self, file_name: str, size: tuple[int, int], info: dict,
             anns: list[dict]) -> tuple[dict, list[dict]]:
         img_id = self.next_img
         self.next_img += 1
-        image = dict(id=img_id, file_name=file_name, width=size[0],
-                     height=size[1], **info)
+        image = dict(
+            id=img_id,
+            file_name=file_name,
+            width=size[0],
+            height=size[1],
+            **info)
         out = []
         for a in anns:
             out.append(
-                dict(id=self.next_ann, image_id=img_id,
-                     category_id=self.cat_ids[a['category']], bbox=a['bbox'],
-                     area=a['area'], iscrowd=0, occluded=a['occluded']))
+                dict(
+                    id=self.next_ann,
+                    image_id=img_id,
+                    category_id=self.cat_ids[a['category']],
+                    bbox=a['bbox'],
+                    area=a['area'],
+                    iscrowd=0,
+                    occluded=a['occluded']))
             self.next_ann += 1
         return image, out
 
@@ -181,13 +201,16 @@ def _write_split(out_dir: str, domain: Domain, split: str, count: int,
         images.append(image)
         anns.extend(a)
     coco = dict(
-        info=dict(description=f'mmdet_dynmoe synthetic: {domain.name} '
-                  f'{split}', version=GENERATOR_VERSION, seed=seed),
+        info=dict(
+            description=f'mmdet_dynmoe synthetic: {domain.name} '
+            f'{split}',
+            version=GENERATOR_VERSION,
+            seed=seed),
         images=images,
         annotations=anns,
         categories=builder.categories(category_set))
-    _write_json(osp.join(out_dir, 'annotations',
-                         f'{domain.name}_{split}.json'), coco)
+    _write_json(
+        osp.join(out_dir, 'annotations', f'{domain.name}_{split}.json'), coco)
     return coco
 
 
@@ -195,7 +218,8 @@ def spec_to_dict(spec: SyntheticSpec) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(spec)))
 
 
-def generate(out_dir: str, spec: SyntheticSpec | None = None,
+def generate(out_dir: str,
+             spec: SyntheticSpec | None = None,
              seed: int = 0) -> dict:
     """Write the benchmark; returns the content of ``meta.json``.
 
@@ -221,13 +245,15 @@ def generate(out_dir: str, spec: SyntheticSpec | None = None,
     for split in _SPLITS:
         parts = per_split[split]
         mixed = dict(
-            info=dict(description=f'mmdet_dynmoe synthetic: mixed {split}',
-                      version=GENERATOR_VERSION, seed=seed),
+            info=dict(
+                description=f'mmdet_dynmoe synthetic: mixed {split}',
+                version=GENERATOR_VERSION,
+                seed=seed),
             images=[im for p in parts for im in p['images']],
             annotations=[a for p in parts for a in p['annotations']],
             categories=builder.categories(mixed_cats))
-        _write_json(osp.join(out_dir, 'annotations', f'mixed_{split}.json'),
-                    mixed)
+        _write_json(
+            osp.join(out_dir, 'annotations', f'mixed_{split}.json'), mixed)
     if spec.num_zeroshot:
         _write_split(out_dir, ZERO_SHOT_DOMAIN, 'val', spec.num_zeroshot, spec,
                      seed, builder, ZERO_SHOT_DOMAIN.categories)

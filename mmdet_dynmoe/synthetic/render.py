@@ -22,8 +22,10 @@ _GLYPH_STROKES: dict[str, list[tuple[float, float, float, float]]] = {
     'letter Z': [(0, 0, 1, 0), (1, 0, 0, 1), (0, 1, 1, 1)],
 }
 # Shapes whose orientation is free; letters only tilt a little to stay legible.
-_FREE_ROTATION = {'square', 'triangle', 'star', 'hexagon', 'diamond', 'cross',
-                  'arrow', 'crescent'}
+_FREE_ROTATION = {
+    'square', 'triangle', 'star', 'hexagon', 'diamond', 'cross', 'arrow',
+    'crescent'
+}
 
 
 def _rotate(points: Array, angle: float) -> Array:
@@ -40,16 +42,22 @@ def _regular(n: int, radii: tuple[float, ...] = (1.0, )) -> Array:
 
 
 _POLYGONS: dict[str, Array] = {
-    'square': _regular(4) / math.sqrt(2) * 1.0,
-    'triangle': _regular(3) + np.array([0.0, 0.2]),
-    'star': _regular(5, (1.0, 0.42)),
-    'hexagon': _regular(6),
-    'diamond': _regular(4) * np.array([0.62, 1.0]),
-    'cross': np.array([[-.3, -1], [.3, -1], [.3, -.3], [1, -.3], [1, .3],
-                       [.3, .3], [.3, 1], [-.3, 1], [-.3, .3], [-1, .3],
-                       [-1, -.3], [-.3, -.3]]),
-    'arrow': np.array([[-1, -.22], [.25, -.22], [.25, -.6], [1, 0],
-                       [.25, .6], [.25, .22], [-1, .22]]),
+    'square':
+    _regular(4) / math.sqrt(2) * 1.0,
+    'triangle':
+    _regular(3) + np.array([0.0, 0.2]),
+    'star':
+    _regular(5, (1.0, 0.42)),
+    'hexagon':
+    _regular(6),
+    'diamond':
+    _regular(4) * np.array([0.62, 1.0]),
+    'cross':
+    np.array([[-.3, -1], [.3, -1], [.3, -.3], [1, -.3], [1, .3], [.3, .3],
+              [.3, 1], [-.3, 1], [-.3, .3], [-1, .3], [-1, -.3], [-.3, -.3]]),
+    'arrow':
+    np.array([[-1, -.22], [.25, -.22], [.25, -.6], [1, 0], [.25, .6],
+              [.25, .22], [-1, .22]]),
 }
 
 
@@ -86,8 +94,10 @@ def shape_mask(shape: str, size: float, rng: np.random.Generator) -> Array:
         draw.ellipse([c - r, c - r, c + r, c + r], fill=255)
         off = _rotate(np.array([[0.45 * r, -0.2 * r]]), angle)[0]
         ri = r * 0.85
-        draw.ellipse([c + off[0] - ri, c + off[1] - ri, c + off[0] + ri,
-                      c + off[1] + ri], fill=0)
+        draw.ellipse([
+            c + off[0] - ri, c + off[1] - ri, c + off[0] + ri, c + off[1] + ri
+        ],
+                     fill=0)
     elif shape in _GLYPH_STROKES:
         width = max(2, int(round(size * 0.2)))
         for x0, y0, x1, y1 in _GLYPH_STROKES[shape]:
@@ -95,8 +105,11 @@ def shape_mask(shape: str, size: float, rng: np.random.Generator) -> Array:
             seg = _rotate(seg, angle) + c
             draw.line([tuple(p) for p in seg], fill=255, width=width)
             for p in seg:  # round caps so strokes join cleanly
-                draw.ellipse([p[0] - width / 2, p[1] - width / 2,
-                              p[0] + width / 2, p[1] + width / 2], fill=255)
+                draw.ellipse([
+                    p[0] - width / 2, p[1] - width / 2, p[0] + width / 2,
+                    p[1] + width / 2
+                ],
+                             fill=255)
     elif shape in _POLYGONS:
         pts = _rotate(_POLYGONS[shape] * r, angle) + c
         draw.polygon([tuple(p) for p in pts], fill=255)
@@ -198,8 +211,9 @@ def draw_clutter(img: Array, count: int, palette: str,
         # Greys that stay clear of the white/black object categories.
         grey = rng.uniform(130, 200) if palette == 'light' else rng.uniform(
             50, 120)
-        colour = tuple(int(np.clip(grey + rng.uniform(-15, 15), 0, 255))
-                       for _ in range(3))
+        colour = tuple(
+            int(np.clip(grey + rng.uniform(-15, 15), 0, 255))
+            for _ in range(3))
         if rng.random() < 0.5:
             pts = rng.uniform(0, 1, size=(int(rng.integers(2, 5)), 2))
             pts = [(float(x * w), float(y * h)) for x, y in pts]

@@ -86,31 +86,43 @@ class Domain:
 DOMAINS: dict[str, Domain] = {
     d.name: d
     for d in (
-        Domain('studio', 'gradient',
-               _cats('red circle', 'blue square', 'green triangle',
-                     'yellow star', 'orange hexagon', 'purple diamond'),
-               textures=('solid', 'shaded')),
-        Domain('street', 'asphalt',
-               _cats('red circle', 'blue square', 'white cross',
-                     'yellow diamond', 'white arrow', 'black letter T'),
-               textures=('solid', 'stripes'), colour_jitter=30,
-               clutter_palette='light'),
-        Domain('night', 'night',
-               _cats('green triangle', 'yellow star', 'white cross',
-                     'cyan ring', 'pink crescent', 'red letter X'),
-               textures=('solid', 'glow'), colour_jitter=15,
-               clutter_palette='light'),
-        Domain('paper', 'paper',
-               _cats('black letter T', 'red letter X', 'blue letter L',
-                     'green letter H', 'purple letter Z', 'orange arrow'),
-               textures=('solid', 'dots', 'stripes'), colour_jitter=25),
+        Domain(
+            'studio',
+            'gradient',
+            _cats('red circle', 'blue square', 'green triangle', 'yellow star',
+                  'orange hexagon', 'purple diamond'),
+            textures=('solid', 'shaded')),
+        Domain(
+            'street',
+            'asphalt',
+            _cats('red circle', 'blue square', 'white cross', 'yellow diamond',
+                  'white arrow', 'black letter T'),
+            textures=('solid', 'stripes'),
+            colour_jitter=30,
+            clutter_palette='light'),
+        Domain(
+            'night',
+            'night',
+            _cats('green triangle', 'yellow star', 'white cross', 'cyan ring',
+                  'pink crescent', 'red letter X'),
+            textures=('solid', 'glow'),
+            colour_jitter=15,
+            clutter_palette='light'),
+        Domain(
+            'paper',
+            'paper',
+            _cats('black letter T', 'red letter X', 'blue letter L',
+                  'green letter H', 'purple letter Z', 'orange arrow'),
+            textures=('solid', 'dots', 'stripes'),
+            colour_jitter=25),
     )
 }
 
 # Colour/shape combinations that no training domain contains; both their
 # colour and their shape are seen in training, the combination is not.
 ZERO_SHOT_DOMAIN = Domain(
-    'zeroshot', 'gradient',
+    'zeroshot',
+    'gradient',
     _cats('purple circle', 'orange square', 'cyan triangle', 'pink star',
           'blue hexagon', 'yellow letter L'),
     textures=('solid', 'shaded'))
@@ -141,10 +153,7 @@ class DifficultyKnobs:
 
     def at(self, t: float) -> dict[str, float]:
         """Knob values at difficulty ``t``."""
-        return {
-            k: lo + (hi - lo) * t
-            for k, (lo, hi) in self.__dict__.items()
-        }
+        return {k: lo + (hi - lo) * t for k, (lo, hi) in self.__dict__.items()}
 
 
 # Latent difficulty bands: easy images draw t here, hard images there.

@@ -32,8 +32,10 @@ _WRAPPERS_OF_ONE = ('RepeatDataset', 'ClassBalancedDataset',
 _WRAPPERS_OF_MANY = ('ConcatDataset', 'DatasetMixture')
 
 
-def write_layout_fixture(dataset_cfg: dict, root: str = '.',
-                         num_images: int = 2, seed: int = 0) -> list[str]:
+def write_layout_fixture(dataset_cfg: dict,
+                         root: str = '.',
+                         num_images: int = 2,
+                         seed: int = 0) -> list[str]:
     """Write a tiny dataset in the layout ``dataset_cfg`` reads.
 
     Args:
@@ -50,8 +52,10 @@ def write_layout_fixture(dataset_cfg: dict, root: str = '.',
 
     kind = dataset_cfg['type']
     if kind in _WRAPPERS_OF_MANY:
-        return [f for i, d in enumerate(dataset_cfg['datasets'])
-                for f in write_layout_fixture(d, root, num_images, seed + i)]
+        return [
+            f for i, d in enumerate(dataset_cfg['datasets'])
+            for f in write_layout_fixture(d, root, num_images, seed + i)
+        ]
     if kind in _WRAPPERS_OF_ONE:
         return write_layout_fixture(dataset_cfg['dataset'], root, num_images,
                                     seed)
@@ -65,16 +69,21 @@ def write_layout_fixture(dataset_cfg: dict, root: str = '.',
     if issubclass(cls, ODVGDataset):
         images = _write_images(data_root, prefix, num_images, rng)
         if dataset_cfg.get('label_map_file'):
-            _write_odvg_detection(ann_file, osp.join(
-                data_root, dataset_cfg['label_map_file']), images, rng)
+            _write_odvg_detection(
+                ann_file, osp.join(data_root, dataset_cfg['label_map_file']),
+                images, rng)
         else:
             _write_odvg_grounding(ann_file, images, rng)
         return [ann_file]
     if issubclass(cls, CocoDataset):
         classes = _classes(dataset_cfg, cls)
         lvis = issubclass(cls, LVISV05Dataset)
-        images = _write_images(data_root, prefix, num_images, rng,
-                               subdir='val2017' if lvis else '')
+        images = _write_images(
+            data_root,
+            prefix,
+            num_images,
+            rng,
+            subdir='val2017' if lvis else '')
         coco = _coco_dict(classes, images, rng, lvis=lvis)
         _dump(ann_file, coco)
         return [ann_file]
@@ -93,8 +102,11 @@ def _classes(dataset_cfg: dict, cls: type) -> tuple[str, ...]:
     return tuple(classes)
 
 
-def _write_images(data_root: str, prefix: str, num: int,
-                  rng: np.random.Generator, subdir: str = '') -> list[dict]:
+def _write_images(data_root: str,
+                  prefix: str,
+                  num: int,
+                  rng: np.random.Generator,
+                  subdir: str = '') -> list[dict]:
     """Random RGB images; returns ``file_name`` (relative to the prefix)."""
     images = []
     for i in range(num):
@@ -129,12 +141,16 @@ def _coco_dict(classes: tuple[str, ...], images: list[dict],
     for img in images:
         for box in _random_boxes(img, int(rng.integers(1, 4)), rng):
             x1, y1, x2, y2 = box
-            anns.append(dict(
-                id=len(anns) + 1, image_id=img['id'],
-                category_id=int(rng.integers(1, len(cats) + 1)),
-                bbox=[x1, y1, x2 - x1, y2 - y1], area=(x2 - x1) * (y2 - y1),
-                iscrowd=0,
-                segmentation=[[x1, y1, x2, y1, x2, y2, x1, y2]]))
+            anns.append(
+                dict(
+                    id=len(anns) + 1,
+                    image_id=img['id'],
+                    category_id=int(rng.integers(1,
+                                                 len(cats) + 1)),
+                    bbox=[x1, y1, x2 - x1, y2 - y1],
+                    area=(x2 - x1) * (y2 - y1),
+                    iscrowd=0,
+                    segmentation=[[x1, y1, x2, y1, x2, y2, x1, y2]]))
     if lvis:
         for cat in cats:  # LVIS evaluation groups categories by frequency
             cat['frequency'] = 'fcr'[cat['id'] % 3]
@@ -144,9 +160,12 @@ def _coco_dict(classes: tuple[str, ...], images: list[dict],
                 img['file_name']
             img['neg_category_ids'] = []
             img['not_exhaustive_category_ids'] = []
-    return dict(images=images, annotations=anns, categories=cats,
-                info=dict(description='mmdet_dynmoe layout fixture'),
-                licenses=[])
+    return dict(
+        images=images,
+        annotations=anns,
+        categories=cats,
+        info=dict(description='mmdet_dynmoe layout fixture'),
+        licenses=[])
 
 
 def _write_odvg_detection(ann_file: str, label_map_file: str,
@@ -160,11 +179,14 @@ def _write_odvg_detection(ann_file: str, label_map_file: str,
         instances = []
         for box in _random_boxes(img, int(rng.integers(1, 4)), rng):
             label = int(rng.integers(len(names)))
-            instances.append(dict(bbox=box, label=label,
-                                  category=names[label]))
-        lines.append(dict(filename=img['file_name'], height=img['height'],
-                          width=img['width'],
-                          detection=dict(instances=instances)))
+            instances.append(
+                dict(bbox=box, label=label, category=names[label]))
+        lines.append(
+            dict(
+                filename=img['file_name'],
+                height=img['height'],
+                width=img['width'],
+                detection=dict(instances=instances)))
     _dump_lines(ann_file, lines)
 
 
@@ -178,12 +200,17 @@ def _write_odvg_grounding(ann_file: str, images: list[dict],
         regions = []
         for phrase, box in zip(phrases, _random_boxes(img, 2, rng)):
             start = caption.index(phrase)
-            regions.append(dict(bbox=box, phrase=phrase,
-                                tokens_positive=[[start,
-                                                  start + len(phrase)]]))
-        lines.append(dict(filename=img['file_name'], height=img['height'],
-                          width=img['width'],
-                          grounding=dict(caption=caption, regions=regions)))
+            regions.append(
+                dict(
+                    bbox=box,
+                    phrase=phrase,
+                    tokens_positive=[[start, start + len(phrase)]]))
+        lines.append(
+            dict(
+                filename=img['file_name'],
+                height=img['height'],
+                width=img['width'],
+                grounding=dict(caption=caption, regions=regions)))
     _dump_lines(ann_file, lines)
 
 
@@ -199,9 +226,11 @@ def _dump_lines(path: str, objs: list[dict]) -> None:
         f.writelines(json.dumps(o) + '\n' for o in objs)
 
 
-def write_voc_fixture(root: str, classes: tuple[str, ...],
+def write_voc_fixture(root: str,
+                      classes: tuple[str, ...],
                       splits: tuple[str, ...] = ('train', ),
-                      num_images: int = 2, seed: int = 0) -> list[str]:
+                      num_images: int = 2,
+                      seed: int = 0) -> list[str]:
     """Write a tiny dataset in the PASCAL VOC layout (as UODB ships them).
 
     ``root/Annotations/<id>.xml``, ``root/ImageSets/Main/<split>.txt`` and
@@ -219,15 +248,18 @@ def write_voc_fixture(root: str, classes: tuple[str, ...],
         ids = []
         for image in _write_images(root, 'JPEGImages', num_images, rng):
             name = f'{split}_{image["id"]:06d}'
-            os.replace(osp.join(root, 'JPEGImages', image['file_name']),
-                       osp.join(root, 'JPEGImages', name + '.jpg'))
+            os.replace(
+                osp.join(root, 'JPEGImages', image['file_name']),
+                osp.join(root, 'JPEGImages', name + '.jpg'))
             boxes = _random_boxes(image, int(rng.integers(1, 4)), rng)
             objects = [(classes[int(rng.integers(len(classes)))], box, i == 0)
                        for i, box in enumerate(boxes)]
             objects.append(('not-a-class', boxes[0], False))
-            xml = ['<annotation>', f'<filename>{name}.jpg</filename>',
-                   f'<size><width>{image["width"]}</width><height>'
-                   f'{image["height"]}</height><depth>3</depth></size>']
+            xml = [
+                '<annotation>', f'<filename>{name}.jpg</filename>',
+                f'<size><width>{image["width"]}</width><height>'
+                f'{image["height"]}</height><depth>3</depth></size>'
+            ]
             for cls, (x1, y1, x2, y2), difficult in objects:
                 xml.append(
                     f'<object><name>{cls}</name>'

@@ -14,9 +14,14 @@ class Panel(TypedDict, total=False):
     rows: Optional[Sequence[str]]
 
 
-def heatmap_row(panels: Sequence[Panel], path: str, xlabel: str,
-                colorbar_label: str, ylabel: Optional[str] = None,
-                panel_size: tuple[float, float] = (3.3, 3.0)) -> str:
+def heatmap_row(
+    panels: Sequence[Panel],
+    path: str,
+    xlabel: str,
+    colorbar_label: str,
+    ylabel: Optional[str] = None,
+    panel_size: tuple[float, float] = (3.3, 3.0)
+) -> str:
     """Draw ``panels`` side by side into the PNG ``path``.
 
     Args:
@@ -37,7 +42,9 @@ def heatmap_row(panels: Sequence[Panel], path: str, xlabel: str,
     if not panels:
         raise ValueError('heatmap_row: no panels to draw')
     fig, axes = plt.subplots(
-        1, len(panels), squeeze=False,
+        1,
+        len(panels),
+        squeeze=False,
         figsize=(panel_size[0] * len(panels), panel_size[1]))
     image = None
     for i, (ax, panel) in enumerate(zip(axes[0], panels)):

@@ -51,6 +51,7 @@ def test_a_name_that_left_its_package_names_the_new_one(package, name, new):
 
 def test_old_paths_of_registered_names_reach_the_same_classes():
     from mmdet.registry import DATASETS, METRICS, MODELS
+
     from mmdet_dynmoe.models.detectors import MoEDINO  # old path
     assert MODELS.get('MoEDINO') is MoEDINO
     assert MODELS.get('MoEGroundingDINO').__module__ == \

@@ -43,18 +43,19 @@ class _ToyData(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         g = torch.Generator().manual_seed(i)
-        return dict(x=torch.randn(2, generator=g), y=torch.randn(1, generator=g))
+        return dict(
+            x=torch.randn(2, generator=g), y=torch.randn(1, generator=g))
 
 
 def _runner(work_dir: str, max_epochs: int, **kwargs) -> Runner:
     return Runner(
         model=_ToyModel(),
         work_dir=work_dir,
-        train_dataloader=dict(dataset=_ToyData(),
-                              sampler=dict(type='DefaultSampler',
-                                           shuffle=False),
-                              batch_size=2,
-                              collate_fn=dict(type='default_collate')),
+        train_dataloader=dict(
+            dataset=_ToyData(),
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            batch_size=2,
+            collate_fn=dict(type='default_collate')),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
         param_scheduler=dict(type='MultiStepLR', milestones=[1]),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
@@ -78,8 +79,8 @@ needs_new_torch = pytest.mark.skipif(
 
 def test_resume_continues_from_the_checkpoint(tmp_path, toy_checkpoint):
     ckpt, _ = toy_checkpoint
-    runner = _runner(str(tmp_path / 'second'), max_epochs=2, resume=True,
-                     load_from=ckpt)
+    runner = _runner(
+        str(tmp_path / 'second'), max_epochs=2, resume=True, load_from=ckpt)
     runner.train()
     assert runner.epoch == 2 and runner.iter == 8  # 4 iters came from ckpt
 
@@ -96,8 +97,11 @@ def test_load_from_restores_the_weights(tmp_path, toy_checkpoint):
 def test_without_the_fix_resume_fails(tmp_path, toy_checkpoint, monkeypatch):
     import mmengine.runner.checkpoint as ckpt_module
     monkeypatch.setattr(ckpt_module, 'torch', torch)  # undo the fix
-    runner = _runner(str(tmp_path / 'second'), max_epochs=2, resume=True,
-                     load_from=toy_checkpoint[0])
+    runner = _runner(
+        str(tmp_path / 'second'),
+        max_epochs=2,
+        resume=True,
+        load_from=toy_checkpoint[0])
     with pytest.raises(pickle.UnpicklingError, match='weights_only'):
         runner.train()
 
@@ -126,9 +130,11 @@ def lvis_val(tiny_synthetic, tmp_path) -> tuple[str, dict]:
         x, y, w, h = ann['bbox']
         ann['segmentation'] = [[x, y, x + w, y, x + w, y + h, x, y + h]]
     for cat in coco['categories']:
-        cat.update(frequency='f', synonyms=[cat['name']],
-                   image_count=counts[cat['id']],
-                   instance_count=counts[cat['id']])
+        cat.update(
+            frequency='f',
+            synonyms=[cat['name']],
+            image_count=counts[cat['id']],
+            instance_count=counts[cat['id']])
     for img in coco['images']:
         img.update(not_exhaustive_category_ids=[], neg_category_ids=[])
     path = str(tmp_path / 'lvis_val.json')
@@ -139,20 +145,25 @@ def lvis_val(tiny_synthetic, tmp_path) -> tuple[str, dict]:
 
 def _perfect_predictions(coco: dict) -> list[dict]:
     """Data samples whose predictions are the ground truth itself."""
-    cat_index = {c['id']: i for i, c in enumerate(
-        sorted(coco['categories'], key=lambda c: c['id']))}
+    cat_index = {
+        c['id']: i
+        for i, c in enumerate(
+            sorted(coco['categories'], key=lambda c: c['id']))
+    }
     samples = []
     for img in coco['images']:
         anns = [a for a in coco['annotations'] if a['image_id'] == img['id']]
-        boxes = [[x, y, x + w, y + h] for x, y, w, h in
-                 (a['bbox'] for a in anns)]
+        boxes = [[x, y, x + w, y + h]
+                 for x, y, w, h in (a['bbox'] for a in anns)]
         samples.append(
-            dict(img_id=img['id'], ori_shape=(img['height'], img['width']),
-                 pred_instances=dict(
-                     bboxes=torch.tensor(boxes, dtype=torch.float32),
-                     scores=torch.linspace(0.99, 0.9, len(anns)),
-                     labels=torch.tensor(
-                         [cat_index[a['category_id']] for a in anns]))))
+            dict(
+                img_id=img['id'],
+                ori_shape=(img['height'], img['width']),
+                pred_instances=dict(
+                    bboxes=torch.tensor(boxes, dtype=torch.float32),
+                    scores=torch.linspace(0.99, 0.9, len(anns)),
+                    labels=torch.tensor(
+                        [cat_index[a['category_id']] for a in anns]))))
     return samples
 
 
@@ -164,24 +175,32 @@ def test_lvis_metrics_run_on_numpy_2(lvis_val, metric_type, key):
     from mmdet.evaluation.metrics import lvis_metric
     path, coco = lvis_val
     metric = getattr(lvis_metric, metric_type)(ann_file=path)
-    metric.dataset_meta = dict(classes=tuple(
-        c['name'] for c in sorted(coco['categories'], key=lambda c: c['id'])))
+    metric.dataset_meta = dict(
+        classes=tuple(
+            c['name']
+            for c in sorted(coco['categories'], key=lambda c: c['id'])))
     samples = _perfect_predictions(coco)
     metric.process({}, samples)
     result = metric.evaluate(len(samples))
     assert result[key] == pytest.approx(1.0, abs=1e-3)
 
 
-@pytest.mark.skipif(not lvis_numpy.needs_fix() and hasattr(np, 'float'),
-                    reason='numpy still has np.float')
+@pytest.mark.skipif(
+    not lvis_numpy.needs_fix() and hasattr(np, 'float'),
+    reason='numpy still has np.float')
 def test_without_the_fix_lvis_eval_fails(lvis_val, monkeypatch):
     import lvis.eval
     from lvis import LVIS, LVISEval, LVISResults
     monkeypatch.setattr(lvis.eval, 'np', np)  # undo the fix
     path, coco = lvis_val
     gt = LVIS(path)
-    dets = [dict(image_id=a['image_id'], category_id=a['category_id'],
-                 bbox=a['bbox'], score=0.9) for a in coco['annotations']]
+    dets = [
+        dict(
+            image_id=a['image_id'],
+            category_id=a['category_id'],
+            bbox=a['bbox'],
+            score=0.9) for a in coco['annotations']
+    ]
     evaluator = LVISEval(gt, LVISResults(gt, dets), iou_type='bbox')
     with pytest.raises(AttributeError, match='float'):
         evaluator.run()
@@ -202,10 +221,13 @@ _KNOWN_MISSING = ('openmim 0.3.9 requires opendatalab',
 
 def test_installed_stack_is_consistent_and_keeps_pkg_resources():
     out = subprocess.run([sys.executable, '-m', 'pip', 'check'],
-                         capture_output=True, text=True).stdout
-    problems = [line for line in out.splitlines()
-                if line.strip() and not line.startswith(_KNOWN_MISSING)
-                and 'No broken requirements' not in line]
+                         capture_output=True,
+                         text=True).stdout
+    problems = [
+        line for line in out.splitlines()
+        if line.strip() and not line.startswith(_KNOWN_MISSING)
+        and 'No broken requirements' not in line
+    ]
     assert problems == []
     import setuptools
     v = digit_version(setuptools.__version__)
@@ -217,6 +239,8 @@ def test_installed_stack_is_consistent_and_keeps_pkg_resources():
 
 def test_mim_cli_runs():
     mim = osp.join(osp.dirname(sys.executable), 'mim')
-    out = subprocess.run([mim, '--version'], capture_output=True, text=True,
+    out = subprocess.run([mim, '--version'],
+                         capture_output=True,
+                         text=True,
                          check=True).stdout
     assert 'version 0.3.9' in out

@@ -8,19 +8,18 @@ from types import SimpleNamespace
 import pytest
 import torch
 import torch.nn.functional as F
+from mmdet.registry import DATASETS, MODELS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.runner import Runner
 
 import mmdet_dynmoe  # noqa: F401
-from mmdet.registry import DATASETS, MODELS
 from mmdet_dynmoe.damex import (DAMEXDINO, DatasetExpertMap,
                                 expert_load_by_dataset, routing_purity,
                                 routing_target_loss)
 from mmdet_dynmoe.models import MoEFFN
 from mmdet_dynmoe.moe import MoELayer, moe_layers
 from mmdet_dynmoe.testing import write_layout_fixture
-
 from helpers import REPO_ROOT, load_tool, save_initialised_checkpoint
 from helpers.paper_scale import cpu_step_cfg
 
@@ -54,17 +53,23 @@ def test_routing_target_loss_is_cross_entropy_to_the_target_experts():
 def test_the_engine_has_no_damex_key_and_the_old_one_names_the_new_place():
     with pytest.raises(TypeError, match='routing_target_loss_weight'):
         MoELayer(8, 16, 4, 1, routing_target_loss_weight=0.1)
-    with pytest.raises(TypeError, match=r"routing_target_loss_weight moved "
-                       r"to model=dict\(type='DAMEXDINO', "
-                       r'routing_loss_weight'):
-        MoEFFN(embed_dims=8, feedforward_channels=16, num_experts=4,
-               top_k=1, routing_target_loss_weight=0.1)
+    with pytest.raises(
+            TypeError,
+            match=r"routing_target_loss_weight moved "
+            r"to model=dict\(type='DAMEXDINO', "
+            r'routing_loss_weight'):
+        MoEFFN(
+            embed_dims=8,
+            feedforward_channels=16,
+            num_experts=4,
+            top_k=1,
+            routing_target_loss_weight=0.1)
 
 
 def _routing_loss(records, targets, mask=None, weight=0.5, reduction='sum'):
     """DAMEXDINO.routing_loss with its two settings, on given records."""
-    damex = SimpleNamespace(routing_loss_weight=weight,
-                            routing_loss_reduction=reduction)
+    damex = SimpleNamespace(
+        routing_loss_weight=weight, routing_loss_reduction=reduction)
     return DAMEXDINO.routing_loss(damex, records, targets, mask)
 
 
@@ -81,30 +86,33 @@ def test_routing_loss_counts_only_the_masked_tokens_of_recorded_passes():
     logits = records[0][1][0].route.logits
     mask = torch.zeros(2, 5, dtype=torch.bool)
     mask[0, 1] = mask[1, 3] = mask[1, 4] = True
-    expected = 0.5 * F.cross_entropy(logits.view(2, 5, 4)[mask],
-                                     torch.tensor([1, 3, 3]))
+    expected = 0.5 * F.cross_entropy(
+        logits.view(2, 5, 4)[mask], torch.tensor([1, 3, 3]))
     loss = _routing_loss(records, targets, mask)
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
-    every = 0.5 * F.cross_entropy(logits, torch.tensor([1, 3]).repeat_interleave(5))
+    every = 0.5 * F.cross_entropy(logits,
+                                  torch.tensor([1, 3]).repeat_interleave(5))
     assert _routing_loss(records, targets).item() == pytest.approx(
         every.item(), rel=1e-6)
     # mean over layers: two layers with the same pass = the one-layer loss
-    assert _routing_loss(records * 2, targets, mask,
-                         reduction='mean').item() == pytest.approx(
-                             expected.item(), rel=1e-6)
+    assert _routing_loss(
+        records * 2, targets, mask, reduction='mean').item() == pytest.approx(
+            expected.item(), rel=1e-6)
     empty = _routing_loss(records, targets,
                           torch.zeros(2, 5, dtype=torch.bool))
     assert empty.item() == 0.0 and empty.requires_grad
-    with pytest.raises(ValueError, match=r'shape \(2, 4\) for a pass over '
-                       r'tokens of shape \(2, 5\)'):
+    with pytest.raises(
+            ValueError,
+            match=r'shape \(2, 4\) for a pass over '
+            r'tokens of shape \(2, 5\)'):
         _routing_loss(records, targets, torch.ones(2, 4, dtype=torch.bool))
     assert _routing_loss([('global', [])], targets) is None  # no pass
 
 
 def test_dataset_expert_map_targets_and_errors():
     m = DatasetExpertMap(dict(a=0, b=[1, 2], c=0), num_experts=4)
-    assert m.targets(['b', 'a', 'c']).tolist() == [
-        [0, 0.5, 0.5, 0], [1, 0, 0, 0], [1, 0, 0, 0]]
+    assert m.targets(['b', 'a', 'c']).tolist() == [[0, 0.5, 0.5, 0],
+                                                   [1, 0, 0, 0], [1, 0, 0, 0]]
     with pytest.raises(KeyError, match="dataset 'd' is missing"):
         m.targets(['a', 'd'])
     with pytest.raises(ValueError, match=r'indices in \[0, 4\)'):
@@ -143,17 +151,16 @@ def test_damex_teaches_each_images_tokens_its_datasets_expert(damex_cfg):
     logits = {}
     for name, layer in moe_layers(model):
         layer.router.register_forward_hook(
-            lambda mod, args, out, name=name: logits.__setitem__(name,
-                                                                 out.logits))
+            lambda mod, args, out, name=name: logits.__setitem__(
+                name, out.logits))
     losses = model(**batch, mode='loss')
-    expert = torch.tensor([model.dataset_experts.experts[n][0]
-                           for n in names])
+    expert = torch.tensor([model.dataset_experts.experts[n][0] for n in names])
     expected = 0.0
     for name, lg in logits.items():  # tokens are (B, N) row-major
         per_image = lg.view(len(names), -1, lg.shape[-1])
         target = expert[:, None].expand(per_image.shape[:2])
-        expected += 0.05 * F.cross_entropy(per_image.flatten(0, 1),
-                                           target.flatten())
+        expected += 0.05 * F.cross_entropy(
+            per_image.flatten(0, 1), target.flatten())
     assert len(logits) == 2
     assert losses['loss_moe_routing_target'].item() == pytest.approx(
         expected.item(), rel=1e-5)
@@ -179,14 +186,14 @@ def test_foreground_routing_loss_counts_only_matched_queries(damex_cfg):
     logits, heads = {}, []
     for name, layer in moe_layers(model):
         layer.router.register_forward_hook(
-            lambda mod, args, out, name=name: logits.__setitem__(name,
-                                                                 out.logits))
+            lambda mod, args, out, name=name: logits.__setitem__(
+                name, out.logits))
     model.bbox_head.register_forward_hook(
         lambda mod, args, out: heads.append(args))
     losses = model(**batch, mode='loss')
     samples = batch['data_samples']
-    head_inputs = dict(hidden_states=heads[0][0], references=heads[0][1],
-                       dn_meta=None)
+    head_inputs = dict(
+        hidden_states=heads[0][0], references=heads[0][1], dn_meta=None)
     # the denoising queries come first; the head's matching part follows
     num_queries = model.num_queries
     num_dn = heads[0][0].shape[2] - num_queries
@@ -196,18 +203,18 @@ def test_foreground_routing_loss_counts_only_matched_queries(damex_cfg):
     num_gts = [len(s.gt_instances) for s in samples]
     assert matched.sum(1).tolist() == [min(n, num_queries) for n in num_gts]
     assert not matched[:, :num_dn].any()
-    expert = torch.tensor([model.dataset_experts.experts[s.dataset_name][0]
-                           for s in samples])
+    expert = torch.tensor(
+        [model.dataset_experts.experts[s.dataset_name][0] for s in samples])
     target = expert[:, None].expand(matched.shape)[matched]
-    expected = sum(0.05 * F.cross_entropy(
-        lg.view(*matched.shape, -1)[matched], target)
+    expected = sum(
+        0.05 * F.cross_entropy(lg.view(*matched.shape, -1)[matched], target)
         for lg in logits.values())
     assert len(logits) == 2
     assert losses['loss_moe_routing_target'].item() == pytest.approx(
         expected.item(), rel=1e-5)
     every = sum(0.05 * F.cross_entropy(
         lg.flatten(0, -2), expert[:, None].expand(matched.shape).flatten())
-        for lg in logits.values())
+                for lg in logits.values())
     assert abs(every.item() - expected.item()) > 1e-4  # not all tokens
     losses['loss_moe_routing_target'].backward()
     assert all(layer.router.gate.weight.grad.abs().sum() > 0
@@ -235,8 +242,10 @@ def _matched_queries(model, head_inputs: dict, samples, num_dn: int):
 def test_foreground_routing_loss_needs_the_recording_head(damex_cfg):
     cfg = copy.deepcopy(damex_cfg.model)
     cfg.routing_loss_tokens = 'foreground'
-    with pytest.raises(TypeError, match=r"bbox_head=dict\(type="
-                       r"'DAMEXDINOHead'\) \(got DINOHead\)"):
+    with pytest.raises(
+            TypeError,
+            match=r"bbox_head=dict\(type="
+            r"'DAMEXDINOHead'\) \(got DINOHead\)"):
         MODELS.build(cfg)
 
 
@@ -244,8 +253,10 @@ def test_foreground_routing_loss_refuses_encoder_moe_layers(damex_cfg):
     cfg = copy.deepcopy(damex_cfg.model)
     cfg.routing_loss_tokens = 'foreground'
     cfg.moe_cfg.where = ['encoder.layers.0.ffn', 'decoder.layers.0.ffn']
-    with pytest.raises(ValueError, match=r"not in the decoder: "
-                       r"\['encoder.layers.0.ffn'\]"):
+    with pytest.raises(
+            ValueError,
+            match=r"not in the decoder: "
+            r"\['encoder.layers.0.ffn'\]"):
         MODELS.build(cfg)
     cfg.routing_loss_tokens = 'matched'
     with pytest.raises(ValueError, match=r"one of \['all', 'foreground'\]"):
@@ -271,10 +282,13 @@ def test_training_batch_without_dataset_ids_is_a_clear_error(
     model = MODELS.build(copy.deepcopy(damex_cfg.model))
     model.init_weights()
     model.train()
-    plain = DATASETS.build(dict(
-        type='SyntheticCocoDataset', data_root=tiny_synthetic,
-        ann_file='annotations/studio_train.json', data_prefix=dict(img=''),
-        pipeline=damex_cfg.train_pipeline))
+    plain = DATASETS.build(
+        dict(
+            type='SyntheticCocoDataset',
+            data_root=tiny_synthetic,
+            ann_file='annotations/studio_train.json',
+            data_prefix=dict(img=''),
+            pipeline=damex_cfg.train_pipeline))
     batch = model.data_preprocessor(pseudo_collate([plain[0]]), True)
     with pytest.raises(ValueError, match="no 'dataset_name'"):
         model(**batch, mode='loss')
@@ -298,8 +312,8 @@ def test_mapping_that_names_a_missing_dataset_stops_training(
         damex_cfg, tmp_path):
     cfg = copy.deepcopy(damex_cfg)
     cfg.work_dir = str(tmp_path)
-    cfg.model.dataset_experts = dict(studio=0, street=1, night=2, paper=3,
-                                     desert=3)
+    cfg.model.dataset_experts = dict(
+        studio=0, street=1, night=2, paper=3, desert=3)
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=1)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.log_level = 'WARNING'
@@ -311,14 +325,15 @@ def test_mapping_that_names_a_missing_dataset_stops_training(
 def test_uodb_damex_config_passes_a_training_step_on_its_layout(
         tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    cfg = cpu_step_cfg(osp.join(CONFIGS, 'damex-dino-4scale_r50-e8_12e_uodb.py'),
-                       str(tmp_path / 'work'))
+    cfg = cpu_step_cfg(
+        osp.join(CONFIGS, 'damex-dino-4scale_r50-e8_12e_uodb.py'),
+        str(tmp_path / 'work'))
     write_layout_fixture(cfg.train_dataloader.dataset, num_images=1)
     cfg.train_dataloader.batch_size = 2  # two datasets in one batch
     runner = Runner.from_cfg(cfg)
     layers = moe_layers(runner.model)
-    assert [n for n, _ in layers] == [
-        f'decoder.layers.{i}.ffn.moe' for i in (0, 2, 4)]
+    assert [n for n, _ in layers
+            ] == [f'decoder.layers.{i}.ffn.moe' for i in (0, 2, 4)]
     assert all(layer.num_experts == 8 and layer.top_k == 1
                for _, layer in layers)
     runner.train()
@@ -326,8 +341,9 @@ def test_uodb_damex_config_passes_a_training_step_on_its_layout(
 
 
 def test_expert_load_by_dataset_and_routing_purity():
-    records = [dict(load=torch.tensor(v)) for v in
-               ([3, 1, 0], [1, 0, 0], [0, 2, 2])]
+    records = [
+        dict(load=torch.tensor(v)) for v in ([3, 1, 0], [1, 0, 0], [0, 2, 2])
+    ]
     names, load = expert_load_by_dataset(records, ['a', 'a', 'b'])
     assert names == ['a', 'b'] and load.tolist() == [[4, 1, 0], [0, 2, 2]]
     purity = routing_purity(names, load, dict(a=[0], b=[1, 2]))
@@ -340,7 +356,9 @@ def test_analyze_dataset_routing_tool(damex_cfg, tmp_path):
     cfg_file = str(tmp_path / 'damex.py')
     cfg.dump(cfg_file)
     ckpt = save_initialised_checkpoint(cfg.model, str(tmp_path / 'damex.pth'))
-    result = load_tool('analyze_dataset_routing').main([cfg_file, ckpt, '--out', str(tmp_path / 'out')])
+    result = load_tool('analyze_dataset_routing').main(
+        [cfg_file, ckpt, '--out',
+         str(tmp_path / 'out')])
     layer = result['decoder.layers.0']
     assert layer['datasets'] == ['studio', 'street', 'night', 'paper']
     assert 0.0 <= layer['purity']['mean'] <= 1.0

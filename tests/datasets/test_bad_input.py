@@ -5,17 +5,21 @@ import os.path as osp
 import shutil
 
 import pytest
-
-import mmdet_dynmoe  # noqa: F401
 from mmdet.registry import DATASETS
 
+import mmdet_dynmoe  # noqa: F401
 
-def _build(data_root: str, ann_file: str = 'annotations/studio_val.json',
+
+def _build(data_root: str,
+           ann_file: str = 'annotations/studio_val.json',
            pipeline=()):
     return DATASETS.build(
-        dict(type='SyntheticCocoDataset', data_root=data_root,
-             ann_file=ann_file, data_prefix=dict(img=''),
-             pipeline=list(pipeline)))
+        dict(
+            type='SyntheticCocoDataset',
+            data_root=data_root,
+            ann_file=ann_file,
+            data_prefix=dict(img=''),
+            pipeline=list(pipeline)))
 
 
 def test_missing_data_root_names_it_and_says_how_to_generate(tmp_path):
@@ -54,8 +58,9 @@ def test_undecodable_image_is_named(tiny_synthetic, tmp_path):
     with open(broken, 'wb') as f:
         f.write(b'this is not a png')
     ds = _build(root, pipeline=[dict(type='LoadImageFromFile')])
-    index = [i for i in range(len(ds))
-             if ds.get_data_info(i)['img_path'] == broken][0]
+    index = [
+        i for i in range(len(ds)) if ds.get_data_info(i)['img_path'] == broken
+    ][0]
     with pytest.raises(Exception) as e:
         ds[index]
     assert broken in str(e.value)

@@ -26,7 +26,6 @@ from mmdet_dynmoe.datasets import (DatasetMixture, DatasetRatioSampler,
                                    LabelSpace)
 from mmdet_dynmoe.evaluation import to_dataset_space
 from mmdet_dynmoe.testing import write_layout_fixture, write_voc_fixture
-
 from helpers import REPO_ROOT, load_tool
 
 REPO = REPO_ROOT
@@ -57,15 +56,15 @@ def synthetic_cfg(tiny_synthetic) -> Config:
 @pytest.fixture(scope='module')
 def train_mixture(synthetic_cfg) -> DatasetMixture:
     with DefaultScope.overwrite_default_scope('mmdet'):
-        return DATASETS.build(copy.deepcopy(
-            synthetic_cfg.train_dataloader.dataset))
+        return DATASETS.build(
+            copy.deepcopy(synthetic_cfg.train_dataloader.dataset))
 
 
 @pytest.fixture(scope='module')
 def val_mixture(synthetic_cfg) -> DatasetMixture:
     with DefaultScope.overwrite_default_scope('mmdet'):
-        return DATASETS.build(copy.deepcopy(
-            synthetic_cfg.val_dataloader.dataset))
+        return DATASETS.build(
+            copy.deepcopy(synthetic_cfg.val_dataloader.dataset))
 
 
 def _loader(cfg: Config, split: str = 'train', **overrides):
@@ -78,8 +77,8 @@ def _loader(cfg: Config, split: str = 'train', **overrides):
 
 
 @pytest.mark.parametrize('split', ['train', 'val'])
-def test_every_sample_carries_its_dataset_id_and_name(
-        split, train_mixture, val_mixture):
+def test_every_sample_carries_its_dataset_id_and_name(split, train_mixture,
+                                                      val_mixture):
     mixture = train_mixture if split == 'train' else val_mixture
     assert mixture.metainfo['dataset_names'] == tuple(DOMAINS)
     seen = set()
@@ -107,8 +106,8 @@ def test_a_mixed_batch_reaches_the_model_with_per_image_ids(synthetic_cfg):
 
 def test_wrapped_datasets_in_a_mixture_are_tagged_too(synthetic_cfg):
     cfg = copy.deepcopy(synthetic_cfg.train_dataloader.dataset)
-    cfg.datasets[3] = dict(type='RepeatDataset', times=3,
-                           dataset=cfg.datasets[3])
+    cfg.datasets[3] = dict(
+        type='RepeatDataset', times=3, dataset=cfg.datasets[3])
     mixture = DATASETS.build(cfg)
     assert len(mixture.datasets[3]) == 3 * len(mixture.datasets[3].dataset)
     last = mixture[len(mixture) - 1]['data_samples']
@@ -158,9 +157,14 @@ def test_overlapping_names_share_one_unified_id(train_mixture):
 
 
 def test_label_table_sets_ids_merges_synonyms_and_keeps_names_apart():
-    space = LabelSpace(
-        ['a', 'b'], [('car', 'person'), ('automobile', 'person')],
-        table={'car': 0, 'automobile': 0, 'a/person': 1, 'b/person': 2})
+    space = LabelSpace(['a', 'b'], [('car', 'person'),
+                                    ('automobile', 'person')],
+                       table={
+                           'car': 0,
+                           'automobile': 0,
+                           'a/person': 1,
+                           'b/person': 2
+                       })
     assert space.classes == ('car', 'person', 'person')
     assert space.to_unified[0].tolist() == [0, 1]
     assert space.to_unified[1].tolist() == [0, 2]
@@ -171,11 +175,13 @@ def test_label_table_sets_ids_merges_synonyms_and_keeps_names_apart():
 
 def test_mixture_with_a_label_table_relabels_samples(synthetic_cfg):
     cfg = copy.deepcopy(synthetic_cfg.train_dataloader.dataset)
-    names = ['red circle', 'blue square', 'green triangle', 'yellow star',
-             'orange hexagon', 'purple diamond', 'white cross',
-             'yellow diamond', 'white arrow', 'black letter T', 'cyan ring',
-             'pink crescent', 'red letter X', 'blue letter L',
-             'green letter H', 'purple letter Z', 'orange arrow']
+    names = [
+        'red circle', 'blue square', 'green triangle', 'yellow star',
+        'orange hexagon', 'purple diamond', 'white cross', 'yellow diamond',
+        'white arrow', 'black letter T', 'cyan ring', 'pink crescent',
+        'red letter X', 'blue letter L', 'green letter H', 'purple letter Z',
+        'orange arrow'
+    ]
     cfg.label_space = list(reversed(names))
     mixture = DATASETS.build(cfg)
     assert mixture.metainfo['classes'] == tuple(reversed(names))
@@ -206,15 +212,16 @@ def test_default_sampler_mixes_datasets_within_a_batch(synthetic_cfg):
 
 
 def test_one_dataset_per_batch_option_never_mixes(synthetic_cfg):
-    loader = _loader(synthetic_cfg, batch_size=3,
-                     batch_sampler=dict(type='OneDatasetPerBatchSampler'))
+    loader = _loader(
+        synthetic_cfg,
+        batch_size=3,
+        batch_sampler=dict(type='OneDatasetPerBatchSampler'))
     sources = _batch_sources(loader, loader.dataset)
     assert all(len(s) == 1 for s in sources)
     assert set().union(*sources) == set(range(4))  # every domain is drawn
     # ... and the ids reach the model the same way.
     batch = next(iter(loader))
-    assert len({s.metainfo['dataset_id']
-                for s in batch['data_samples']}) == 1
+    assert len({s.metainfo['dataset_id'] for s in batch['data_samples']}) == 1
 
 
 def test_ratio_sampler_follows_the_ratios(train_mixture):
@@ -239,13 +246,16 @@ def test_ratio_sampler_by_list_with_a_zero_never_draws_that_dataset(
 def test_mmdet_multi_source_sampler_gives_a_fixed_batch_composition(
         synthetic_cfg):
     loader = _loader(
-        synthetic_cfg, batch_size=4, batch_sampler=None,
-        sampler=dict(type='MultiSourceSampler', batch_size=4,
-                     source_ratio=[1, 1, 1, 1]))
+        synthetic_cfg,
+        batch_size=4,
+        batch_sampler=None,
+        sampler=dict(
+            type='MultiSourceSampler', batch_size=4, source_ratio=[1, 1, 1,
+                                                                   1]))
     sources = []
     for i, batch in enumerate(loader.batch_sampler):
-        sources.append(sorted(loader.dataset.get_dataset_source(j)
-                              for j in batch))
+        sources.append(
+            sorted(loader.dataset.get_dataset_source(j) for j in batch))
         if i == 5:
             break
     assert all(s == [0, 1, 2, 3] for s in sources)
@@ -269,8 +279,8 @@ def _gt_as_predictions(mixture, extra=None):
                 bboxes = torch.cat([bboxes, more[0]])
                 labels = torch.cat([labels, more[1]])
                 scores = torch.cat([scores, more[2]])
-        sample.pred_instances = InstanceData(bboxes=bboxes, labels=labels,
-                                             scores=scores)
+        sample.pred_instances = InstanceData(
+            bboxes=bboxes, labels=labels, scores=scores)
         samples.append(sample)
     return samples
 
@@ -302,11 +312,13 @@ def test_a_class_the_dataset_does_not_annotate_does_not_hurt_it(
     assert studio['to_dataset'][foreign] == -1
 
     def confident_box_of(label):
+
         def extra(sample):
             if sample.metainfo['dataset_name'] != 'studio':
                 return None
-            return (torch.tensor([[0., 0., 30., 30.]]),
-                    torch.tensor([label]), torch.tensor([1.0]))
+            return (torch.tensor([[0., 0., 30., 30.]]), torch.tensor([label]),
+                    torch.tensor([1.0]))
+
         return extra
 
     foreign_results = _evaluate(
@@ -337,17 +349,20 @@ def test_a_dataset_left_without_predictions_scores_0_in_the_mean(
     assert results['mean/coco/bbox_mAP'] == pytest.approx(0.75)
 
 
-def test_predictions_are_mapped_back_to_the_dataset_label_space(
-        val_mixture):
+def test_predictions_are_mapped_back_to_the_dataset_label_space(val_mixture):
     meta = val_mixture.metainfo
     paper = meta['dataset_infos'][3]
     classes = meta['classes']
-    labels = torch.tensor([classes.index('orange arrow'),
-                           classes.index('red circle'),
-                           classes.index('black letter T')])
-    sample = dict(pred_instances=dict(
-        labels=labels, scores=torch.tensor([.9, .8, .7]),
-        bboxes=torch.arange(12.).view(3, 4)))
+    labels = torch.tensor([
+        classes.index('orange arrow'),
+        classes.index('red circle'),
+        classes.index('black letter T')
+    ])
+    sample = dict(
+        pred_instances=dict(
+            labels=labels,
+            scores=torch.tensor([.9, .8, .7]),
+            bboxes=torch.arange(12.).view(3, 4)))
     local = to_dataset_space(sample, paper, len(classes))['pred_instances']
     assert [paper['classes'][i] for i in local['labels'].tolist()] == \
         ['orange arrow', 'black letter T']
@@ -399,12 +414,12 @@ def test_voc_layout_converts_into_the_uodb_layout(tmp_path, monkeypatch):
     cfg = Config.fromfile(UODB_DATA)
     kitti = cfg.uodb_classes['kitti']
     src = tmp_path / 'UODB' / 'KITTI'
-    write_voc_fixture(str(src), kitti, splits=('train', 'test'),
-                      num_images=3)
+    write_voc_fixture(str(src), kitti, splits=('train', 'test'), num_images=3)
     monkeypatch.chdir(tmp_path)
-    voc_to_coco.main([str(src), 'data/uodb/kitti', '--dataset', 'kitti',
-                      '--config', UODB_DATA, '--split', 'train',
-                      '--split', 'val:test'])
+    voc_to_coco.main([
+        str(src), 'data/uodb/kitti', '--dataset', 'kitti', '--config',
+        UODB_DATA, '--split', 'train', '--split', 'val:test'
+    ])
     with open('data/uodb/kitti/annotations/val.json') as f:
         coco = json.load(f)
     assert [c['name'] for c in coco['categories']] == list(kitti)
@@ -440,34 +455,49 @@ def test_bad_mixture_config_errors_name_the_problem(synthetic_cfg, kwargs,
         DATASETS.build(_tiny_mixture_cfg(synthetic_cfg, **kwargs))
 
 
-def test_label_table_naming_a_class_no_dataset_has_is_an_error(
-        synthetic_cfg):
-    union = list(DATASETS.build(_tiny_mixture_cfg(
-        synthetic_cfg)).metainfo['classes'])
+def test_label_table_naming_a_class_no_dataset_has_is_an_error(synthetic_cfg):
+    union = list(
+        DATASETS.build(_tiny_mixture_cfg(synthetic_cfg)).metainfo['classes'])
     table = {n: i for i, n in enumerate(union)}
     table['red circel'] = 0
-    with pytest.raises(ValueError, match=r"no dataset has: \['red circel'\]"
-                       r".*close: \['red circle'"):
+    with pytest.raises(
+            ValueError,
+            match=r"no dataset has: \['red circel'\]"
+            r".*close: \['red circle'"):
         DATASETS.build(_tiny_mixture_cfg(synthetic_cfg, label_space=table))
 
 
-def test_dataset_class_missing_from_the_label_table_is_an_error(
-        synthetic_cfg):
-    union = list(DATASETS.build(_tiny_mixture_cfg(
-        synthetic_cfg)).metainfo['classes'])
+def test_dataset_class_missing_from_the_label_table_is_an_error(synthetic_cfg):
+    union = list(
+        DATASETS.build(_tiny_mixture_cfg(synthetic_cfg)).metainfo['classes'])
     table = {n: i for i, n in enumerate(union) if n != 'orange arrow'}
-    with pytest.raises(ValueError, match=r"dataset 'paper': classes "
-                       r"\['orange arrow'\] are missing from label_space"):
+    with pytest.raises(
+            ValueError,
+            match=r"dataset 'paper': classes "
+            r"\['orange arrow'\] are missing from label_space"):
         DATASETS.build(_tiny_mixture_cfg(synthetic_cfg, label_space=table))
 
 
 @pytest.mark.parametrize('table, error, match', [
-    ({'x': 0, 'y': 2}, ValueError, r'0\.\.K-1'),
-    ({'x': 0, 'y': 0}, ValueError, "'x' and 'y' both map to unified id 0"),
-    ({'x': 0, 'y': '1'}, TypeError, "label_space\\['y'\\] = '1'"),
+    ({
+        'x': 0,
+        'y': 2
+    }, ValueError, r'0\.\.K-1'),
+    ({
+        'x': 0,
+        'y': 0
+    }, ValueError, "'x' and 'y' both map to unified id 0"),
+    ({
+        'x': 0,
+        'y': '1'
+    }, TypeError, "label_space\\['y'\\] = '1'"),
     ({}, ValueError, 'label_space is empty'),
     (['x', 'y', 'x'], ValueError, r"lists names twice: \['x'\]"),
-    ({'x': 0, 'y': 1, 'other/y': 1}, ValueError, "no dataset has"),
+    ({
+        'x': 0,
+        'y': 1,
+        'other/y': 1
+    }, ValueError, "no dataset has"),
 ])
 def test_bad_label_tables_are_errors(table, error, match):
     with pytest.raises(error, match=match):
@@ -482,8 +512,9 @@ def test_dataset_without_classes_is_an_error():
 def test_pipeline_without_pack_inputs_is_an_error(synthetic_cfg):
     cfg = _tiny_mixture_cfg(synthetic_cfg)
     cfg.datasets[2].pipeline = cfg.datasets[2].pipeline[:-1]
-    with pytest.raises(ValueError, match="dataset 'night' has no "
-                       'PackDetInputs'):
+    with pytest.raises(
+            ValueError, match="dataset 'night' has no "
+            'PackDetInputs'):
         DATASETS.build(cfg)
 
 
@@ -508,12 +539,13 @@ def test_evaluating_without_dataset_ids_is_an_error(synthetic_cfg,
         evaluator.process(samples)
 
 
-def test_head_with_more_classes_than_the_label_space_is_an_error(
-        val_mixture):
+def test_head_with_more_classes_than_the_label_space_is_an_error(val_mixture):
     meta = val_mixture.metainfo
-    sample = dict(pred_instances=dict(labels=torch.tensor([3, 19]),
-                                      scores=torch.ones(2),
-                                      bboxes=torch.zeros(2, 4)))
+    sample = dict(
+        pred_instances=dict(
+            labels=torch.tensor([3, 19]),
+            scores=torch.ones(2),
+            bboxes=torch.zeros(2, 4)))
     with pytest.raises(ValueError, match='num_classes=17'):
         to_dataset_space(sample, meta['dataset_infos'][0],
                          len(meta['classes']))
@@ -537,11 +569,13 @@ def test_bad_dataset_ratios_are_errors(train_mixture, ratio, match):
 
 def test_one_dataset_per_batch_needs_a_mixture(synthetic_cfg, tiny_synthetic):
     loader = dict(
-        batch_size=2, num_workers=0,
+        batch_size=2,
+        num_workers=0,
         sampler=dict(type='DefaultSampler', shuffle=False),
         batch_sampler=dict(type='OneDatasetPerBatchSampler'),
-        dataset=copy.deepcopy(synthetic_cfg.train_dataloader.dataset
-                              .datasets[0]))
-    with pytest.raises(TypeError, match='needs a sampler over a '
-                       'DatasetMixture'):
+        dataset=copy.deepcopy(
+            synthetic_cfg.train_dataloader.dataset.datasets[0]))
+    with pytest.raises(
+            TypeError, match='needs a sampler over a '
+            'DatasetMixture'):
         Runner.build_dataloader(loader, seed=0)

@@ -6,14 +6,13 @@ import os.path as osp
 
 import pytest
 import torch
+from mmdet.registry import DATASETS, MODELS
 from mmengine.dataset import pseudo_collate
 from mmengine.hooks import Hook
 from mmengine.runner import Runner, load_checkpoint
 
 import mmdet_dynmoe  # noqa: F401
-from mmdet.registry import DATASETS, MODELS
 from mmdet_dynmoe.models import MoEFFN
-
 from helpers import load_tool, save_initialised_checkpoint, tiny_cfg
 
 DENSE = 'dynamic_dino/grounding-dino_r18-tiny_3e_synthetic-mixed.py'
@@ -48,10 +47,11 @@ def test_moe_tuned_grounding_dino_starts_with_the_dense_predictions(
     moe_cfg = tiny_cfg(MOE, tiny_synthetic, str(tmp_path))
     moe = MODELS.build(copy.deepcopy(moe_cfg.model))
     load_checkpoint(moe, dense_checkpoint, strict=True)
-    assert all(isinstance(moe.get_submodule(n), MoEFFN)
-               for n in moe.moe_ffn_names) and len(moe.moe_ffn_names) == 3
-    for (box_d, score_d), (box_m, score_m) in zip(_predict(dense, cfg),
-                                                  _predict(moe, moe_cfg)):
+    assert all(
+        isinstance(moe.get_submodule(n), MoEFFN)
+        for n in moe.moe_ffn_names) and len(moe.moe_ffn_names) == 3
+    for (box_d, score_d), (box_m, score_m) in zip(
+            _predict(dense, cfg), _predict(moe, moe_cfg)):
         assert len(score_d) > 0
         torch.testing.assert_close(score_m, score_d, rtol=0, atol=1e-4)
         torch.testing.assert_close(box_m, box_d, rtol=0, atol=1e-4)
@@ -70,16 +70,20 @@ class Snapshot(Hook):
 
 def test_dense_control_freezes_the_same_parts_around_dense_ffns(
         tiny_synthetic, tmp_path):
-    model = MODELS.build(tiny_cfg(DENSE_FT, tiny_synthetic,
-                                  str(tmp_path)).model)
+    model = MODELS.build(
+        tiny_cfg(DENSE_FT, tiny_synthetic, str(tmp_path)).model)
     assert model.moe_ffn_names == []
-    tops = {n.rsplit('.ffn.', 1)[0] if '.ffn.' in n else n.split('.')[0]
-            for n, p in model.named_parameters() if p.requires_grad}
-    assert tops == {'bbox_head', 'encoder', 'decoder.layers.0',
-                    'decoder.layers.1', 'decoder.layers.2'}
-    assert all(n.startswith(('bbox_head.', 'encoder.fusion_layers.')) or
-               '.ffn.' in n for n, p in model.named_parameters()
-               if p.requires_grad)
+    tops = {
+        n.rsplit('.ffn.', 1)[0] if '.ffn.' in n else n.split('.')[0]
+        for n, p in model.named_parameters() if p.requires_grad
+    }
+    assert tops == {
+        'bbox_head', 'encoder', 'decoder.layers.0', 'decoder.layers.1',
+        'decoder.layers.2'
+    }
+    assert all(
+        n.startswith(('bbox_head.', 'encoder.fusion_layers.')) or '.ffn.' in n
+        for n, p in model.named_parameters() if p.requires_grad)
 
 
 def test_moe_tuning_trains_only_the_trainable_parts_and_resumes(
@@ -87,28 +91,30 @@ def test_moe_tuning_trains_only_the_trainable_parts_and_resumes(
     config = MOE
     cfg = tiny_cfg(config, tiny_synthetic, str(tmp_path))
     cfg.load_from = dense_checkpoint
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=1,
-                         val_interval=100)
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop', max_iters=1, val_interval=100)
     runner = Runner.from_cfg(cfg)
     snapshot = Snapshot()
     runner.register_hook(snapshot)
     runner.train()
     before, after = snapshot.params, _params(runner.model)
     changed = {n for n in before if not torch.equal(before[n], after[n])}
-    trainable = {n for n, p in runner.model.named_parameters()
-                 if p.requires_grad}
+    trainable = {
+        n
+        for n, p in runner.model.named_parameters() if p.requires_grad
+    }
     assert changed and changed <= trainable
     assert any(n.startswith('bbox_head.') for n in changed)
-    assert not any(n.startswith(('backbone.', 'language_model.'))
-                   for n in trainable)
+    assert not any(
+        n.startswith(('backbone.', 'language_model.')) for n in trainable)
     assert any('.ffn.moe.router' in n for n in changed)
     assert 'decoder.layers.0.ffn.moe.experts.w1' in trainable
     # Resume the tuning run from its checkpoint and go one iteration on.
     cfg2 = tiny_cfg(config, tiny_synthetic, str(tmp_path))
     cfg2.resume = True
     cfg2.load_from = str(tmp_path / 'iter_1.pth')
-    cfg2.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
-                          val_interval=100)
+    cfg2.train_cfg = dict(
+        type='IterBasedTrainLoop', max_iters=2, val_interval=100)
     runner2 = Runner.from_cfg(cfg2)
     runner2.train()
     assert runner2.iter == 2 and osp.isfile(tmp_path / 'iter_2.pth')
@@ -118,8 +124,10 @@ def test_trainable_pattern_that_matches_nothing_is_a_clear_error(
         tiny_synthetic, tmp_path):
     cfg = tiny_cfg(MOE, tiny_synthetic, str(tmp_path))
     cfg.model.trainable = ['moe', 'bbox_heads.*']
-    with pytest.raises(ValueError, match=r"'bbox_heads\.\*' matches no "
-                       r"parameter.*'bbox_head'"):
+    with pytest.raises(
+            ValueError,
+            match=r"'bbox_heads\.\*' matches no "
+            r"parameter.*'bbox_head'"):
         MODELS.build(copy.deepcopy(cfg.model))
     cfg.model.moe_cfg = None
     cfg.model.trainable = ['moe']
@@ -127,8 +135,8 @@ def test_trainable_pattern_that_matches_nothing_is_a_clear_error(
         MODELS.build(copy.deepcopy(cfg.model))
 
 
-def test_convert_and_analyze_tools(tiny_synthetic, dense_checkpoint,
-                                   tmp_path, capsys):
+def test_convert_and_analyze_tools(tiny_synthetic, dense_checkpoint, tmp_path,
+                                   capsys):
     cfg = tiny_cfg(MOE, tiny_synthetic, str(tmp_path))
     cfg_file = str(tmp_path / 'moe.py')
     cfg.dump(cfg_file)
@@ -139,11 +147,13 @@ def test_convert_and_analyze_tools(tiny_synthetic, dense_checkpoint,
         == (8, 256, 512)
     assert state['meta']['upcycled_from'] == dense_checkpoint
 
-    summary = load_tool('analyze_experts').main(
-        [cfg_file, out, '--out', str(tmp_path / 'analysis'),
-         '--max-images', '3'])
-    files = set(map(osp.basename, __import__('glob').glob(
-        str(tmp_path / 'analysis' / '*'))))
+    summary = load_tool('analyze_experts').main([
+        cfg_file, out, '--out',
+        str(tmp_path / 'analysis'), '--max-images', '3'
+    ])
+    files = set(
+        map(osp.basename,
+            __import__('glob').glob(str(tmp_path / 'analysis' / '*'))))
     for layer in ('decoder_layers_0', 'decoder_layers_2'):
         assert f'{layer}_load.png' in files
         assert f'{layer}_coactivation.png' in files
@@ -166,14 +176,19 @@ def test_text_prompt_longer_than_the_encoder_limit_is_refused(
     def runner_with(classes):
         dataset = SimpleNamespace(metainfo=dict(classes=classes))
         loader = SimpleNamespace(dataset=dataset)
-        return SimpleNamespace(model=model, train_dataloader=loader,
-                               val_dataloader=loader, test_dataloader=loader)
+        return SimpleNamespace(
+            model=model,
+            train_dataloader=loader,
+            val_dataloader=loader,
+            test_dataloader=loader)
 
     hook.before_train(runner_with(('red circle', 'blue square')))  # fits
     long_names = tuple(f'striped purple hexagon number {i}' for i in range(60))
-    with pytest.raises(ValueError, match=r'train text prompt \(the 60 class '
-                       r'names joined\) is \d+ tokens, more than .*'
-                       r'max_tokens=256'):
+    with pytest.raises(
+            ValueError,
+            match=r'train text prompt \(the 60 class '
+            r'names joined\) is \d+ tokens, more than .*'
+            r'max_tokens=256'):
         hook.before_train(runner_with(long_names))
     with pytest.warns(UserWarning, match='test text prompt'):
         hook.before_test(runner_with(long_names))

@@ -12,17 +12,16 @@ import os.path as osp
 
 import pytest
 import torch
+from mmdet.registry import EVALUATOR
 from mmengine.config import Config
-from mmengine.hooks import Hook
 from mmengine.evaluator import Evaluator
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmengine.structures import InstanceData
 
 import mmdet_dynmoe  # noqa: F401
-from mmdet.registry import EVALUATOR
 from mmdet_dynmoe.models import MoEFFN
 from mmdet_dynmoe.testing import write_layout_fixture
-
 from helpers import REPO_ROOT
 from helpers.paper_scale import cpu_step_cfg
 
@@ -33,10 +32,12 @@ PAPER_CONFIGS = sorted(
 
 
 def test_paper_scale_configs_cover_every_benchmark_at_n8_and_n16():
-    wanted = {f'dynamic-dino_swin-t-n{n}k2_{what}.py'
-              for n in (8, 16)
-              for what in ('1x_o365-goldg-v3det', 'zeroshot_lvis-minival',
-                           'zeroshot_odinw13', 'zeroshot_odinw35')}
+    wanted = {
+        f'dynamic-dino_swin-t-n{n}k2_{what}.py'
+        for n in (8, 16)
+        for what in ('1x_o365-goldg-v3det', 'zeroshot_lvis-minival',
+                     'zeroshot_odinw13', 'zeroshot_odinw35')
+    }
     assert wanted == set(PAPER_CONFIGS)
 
 
@@ -71,8 +72,8 @@ def test_n16_configs_differ_from_their_n8_twin_only_in_num_copies():
         if '-n16k2_' not in n16:
             continue
         cfg16 = Config.fromfile(osp.join(CONFIG_DIR, n16)).to_dict()
-        cfg8 = Config.fromfile(osp.join(
-            CONFIG_DIR, n16.replace('-n16k2_', '-n8k2_'))).to_dict()
+        cfg8 = Config.fromfile(
+            osp.join(CONFIG_DIR, n16.replace('-n16k2_', '-n8k2_'))).to_dict()
         assert cfg16['model']['moe_cfg'].pop('num_copies') == 16
         assert cfg8['model']['moe_cfg'].pop('num_copies') == 8
         assert cfg16 == cfg8, n16
@@ -91,7 +92,11 @@ def test_paper_scale_config_builds_and_passes_a_training_step(
     losses = {}
 
     class Capture(Hook):  # records the loss dict of the training step
-        def after_train_iter(self, runner, batch_idx, data_batch=None,
+
+        def after_train_iter(self,
+                             runner,
+                             batch_idx,
+                             data_batch=None,
                              outputs=None):
             losses.update(outputs)
 
@@ -100,8 +105,10 @@ def test_paper_scale_config_builds_and_passes_a_training_step(
     assert runner.iter == 1
     assert 'loss_moe_balance' in losses and 'loss_cls' in losses
     assert all(torch.isfinite(v).all() for v in losses.values())
-    trainable = {n.split('.')[0] for n, p in runner.model.named_parameters()
-                 if p.requires_grad}
+    trainable = {
+        n.split('.')[0]
+        for n, p in runner.model.named_parameters() if p.requires_grad
+    }
     assert trainable == {'encoder', 'decoder', 'bbox_head'}
 
 
@@ -121,9 +128,9 @@ def test_zero_shot_configs_read_their_layout_and_score_perfect_boxes_100_ap(
     cfg = cpu_step_cfg(osp.join(CONFIG_DIR, config), str(tmp_path / 'work'))
     write_layout_fixture(cfg.test_dataloader.dataset, num_images=2)
     loader = Runner.build_dataloader(cfg.test_dataloader)
-    evaluator = (EVALUATOR.build(cfg.test_evaluator)  # as Runner does
-                 if 'metrics' in cfg.test_evaluator else
-                 Evaluator(cfg.test_evaluator))
+    evaluator = (
+        EVALUATOR.build(cfg.test_evaluator)  # as Runner does
+        if 'metrics' in cfg.test_evaluator else Evaluator(cfg.test_evaluator))
     evaluator.dataset_meta = loader.dataset.metainfo
     for batch in loader:
         for sample in batch['data_samples']:
@@ -131,14 +138,17 @@ def test_zero_shot_configs_read_their_layout_and_score_perfect_boxes_100_ap(
             # original-image coordinates, as predictions must be
             gt = sample.gt_instances
             sample.pred_instances = InstanceData(
-                bboxes=gt.bboxes.tensor, labels=gt.labels,
+                bboxes=gt.bboxes.tensor,
+                labels=gt.labels,
                 scores=torch.ones(len(gt.labels)))
         evaluator.process(batch['data_samples'], batch)
     metrics = evaluator.evaluate(len(loader.dataset))
     if 'lvis' in config:
         assert metrics['lvis_fixed_ap/AP'] == pytest.approx(1.0)
     else:  # AP per ODinW dataset and their mean
-        per_dataset = {k: v for k, v in metrics.items()
-                       if k.endswith('/coco/bbox_mAP')}
+        per_dataset = {
+            k: v
+            for k, v in metrics.items() if k.endswith('/coco/bbox_mAP')
+        }
         assert len(per_dataset) == (13 if 'odinw13' in config else 35)
         assert all(v == pytest.approx(1.0) for v in per_dataset.values())

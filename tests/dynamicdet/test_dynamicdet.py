@@ -9,25 +9,29 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from mmdet.registry import DATASETS, MODELS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
 import mmdet_dynmoe  # noqa: F401
-from mmdet.registry import DATASETS, MODELS
 from mmdet_dynmoe.dynamicdet import (CascadeBackbone, DifficultyRouter,
                                      DynamicDetector, RunningMedian,
                                      hard_ratio_for_latency, route_hard,
                                      router_loss, threshold_for_hard_ratio)
-
 from helpers import REPO_ROOT, load_tool, tiny_cfg
 
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'dynamicdet')
 ONE_STAGE = 'dynamicdet/dynamicdet-retinanet_r18-tiny_3e_synthetic-mixed.py'
 TWO_STAGE = 'dynamicdet/dynamicdet-faster-rcnn_r18-tiny_3e_synthetic-mixed.py'
-TINY_RESNET = dict(type='ResNet', depth=18, base_channels=8,
-                   out_indices=(1, 2, 3), norm_eval=False, init_cfg=None)
+TINY_RESNET = dict(
+    type='ResNet',
+    depth=18,
+    base_channels=8,
+    out_indices=(1, 2, 3),
+    norm_eval=False,
+    init_cfg=None)
 
 
 def _shrunk(model_cfg):
@@ -37,8 +41,8 @@ def _shrunk(model_cfg):
 
 
 def _model_cfg(config: str = ONE_STAGE):
-    return _shrunk(Config.fromfile(osp.join(REPO_ROOT, 'configs',
-                                            config)).model)
+    return _shrunk(
+        Config.fromfile(osp.join(REPO_ROOT, 'configs', config)).model)
 
 
 def _build(config: str = ONE_STAGE, **overrides) -> DynamicDetector:
@@ -52,8 +56,8 @@ def _build(config: str = ONE_STAGE, **overrides) -> DynamicDetector:
 
 def _batch(data_root: str, model, training: bool, num: int = 2):
     cfg = tiny_cfg(ONE_STAGE, data_root, '/tmp/unused')
-    dataset = DATASETS.build(cfg.train_dataloader.dataset if training else
-                             cfg.val_dataloader.dataset)
+    dataset = DATASETS.build(cfg.train_dataloader.dataset if training else cfg.
+                             val_dataloader.dataset)
     samples = [dataset[i % len(dataset)] for i in range(num)]
     return model.data_preprocessor(pseudo_collate(samples), training)
 
@@ -96,8 +100,8 @@ def test_backbone2_output_depends_on_every_backbone1_level():
     changed = list(first)
     changed[3] = first[3] + 1.0
     with torch.no_grad():
-        assert not torch.allclose(cascade.forward_second(x, changed)[0],
-                                  out2[0])
+        assert not torch.allclose(
+            cascade.forward_second(x, changed)[0], out2[0])
 
 
 def test_zero_initialised_connections_start_backbone2_as_plain_backbone():
@@ -113,8 +117,8 @@ def test_zero_initialised_connections_start_backbone2_as_plain_backbone():
 
 
 def test_deep_stem_resnet_variant_is_supported():
-    cascade = CascadeBackbone(dict(TINY_RESNET, type='ResNetV1d',
-                                   stem_channels=8))
+    cascade = CascadeBackbone(
+        dict(TINY_RESNET, type='ResNetV1d', stem_channels=8))
     cascade.eval()
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
@@ -125,12 +129,17 @@ def test_deep_stem_resnet_variant_is_supported():
 
 @pytest.mark.parametrize('backbone', [
     dict(type='RegNet', arch='regnetx_400mf'),
-    dict(type='SwinTransformer', embed_dims=32, depths=(1, 1, 1, 1),
-         num_heads=(1, 1, 1, 1)),
+    dict(
+        type='SwinTransformer',
+        embed_dims=32,
+        depths=(1, 1, 1, 1),
+        num_heads=(1, 1, 1, 1)),
 ])
 def test_unsupported_backbone_is_a_clear_error(backbone):
-    with pytest.raises(ValueError, match=f"type='{backbone['type']}' is not "
-                       r'supported.*ResNet-family'):
+    with pytest.raises(
+            ValueError,
+            match=f"type='{backbone['type']}' is not "
+            r'supported.*ResNet-family'):
         CascadeBackbone(backbone)
 
 
@@ -174,11 +183,12 @@ def test_step1_then_step2_train_and_test_one_and_two_stage(
     assert {k[3:] for k in losses if k.startswith('d1.')} == \
         {k[3:] for k in losses if k.startswith('d2.')}
     assert any('loss' in k for k in losses)
-    assert all(torch.isfinite(sum(v) if isinstance(v, list) else v).all()
-               for v in losses.values())
+    assert all(
+        torch.isfinite(sum(v) if isinstance(v, list) else v).all()
+        for v in losses.values())
 
-    runner = Runner.from_cfg(_tiny_runner_cfg(config, tiny_synthetic,
-                                              str(tmp_path / 'step1')))
+    runner = Runner.from_cfg(
+        _tiny_runner_cfg(config, tiny_synthetic, str(tmp_path / 'step1')))
     runner.train()
     metrics = runner.test()  # DynamicDetReportHook adds its figures
     assert metrics['dynamicdet/threshold'] == 0.5
@@ -189,18 +199,23 @@ def test_step1_then_step2_train_and_test_one_and_two_stage(
     ckpt = str(tmp_path / 'step1' / 'iter_2.pth')
     step1_state = torch.load(ckpt, weights_only=False)['state_dict']
 
-    step2 = _tiny_runner_cfg(config.replace('_3e_', '_router-1e_'),
-                             tiny_synthetic, str(tmp_path / 'step2'))
+    step2 = _tiny_runner_cfg(
+        config.replace('_3e_', '_router-1e_'), tiny_synthetic,
+        str(tmp_path / 'step2'))
     assert step2.model.step == 2
-    assert step2.custom_hooks == [dict(type='RouterStepHook'),
-                                  dict(type='DynamicDetReportHook')]
+    assert step2.custom_hooks == [
+        dict(type='RouterStepHook'),
+        dict(type='DynamicDetReportHook')
+    ]
     step2.load_from = ckpt
     runner = Runner.from_cfg(step2)
     runner.train()
     state = runner.model.state_dict()
-    changed = {k.split('.')[0] for k, v in state.items()
-               if v.dtype.is_floating_point and k in step1_state
-               and not torch.equal(v, step1_state[k])}
+    changed = {
+        k.split('.')[0]
+        for k, v in state.items() if v.dtype.is_floating_point
+        and k in step1_state and not torch.equal(v, step1_state[k])
+    }
     # Only the router trained (BN statistics included); the loss-gap history
     # is the new buffer of step 2.
     assert changed == {'difficulty_router', 'loss_gap'}
@@ -209,8 +224,10 @@ def test_step1_then_step2_train_and_test_one_and_two_stage(
 
 def test_step2_freezes_all_but_router_and_keeps_the_rest_in_eval():
     model = _build(step=2)
-    trainable = {n.split('.')[0] for n, p in model.named_parameters()
-                 if p.requires_grad}
+    trainable = {
+        n.split('.')[0]
+        for n, p in model.named_parameters() if p.requires_grad
+    }
     assert trainable == {'difficulty_router'}
     model.train()
     assert model.difficulty_router.training
@@ -219,8 +236,10 @@ def test_step2_freezes_all_but_router_and_keeps_the_rest_in_eval():
             assert not module.training, name
     # Step 1 trains both detectors and leaves the unused router alone.
     step1 = _build(step=1)
-    frozen = {n.split('.')[0] for n, p in step1.named_parameters()
-              if not p.requires_grad}
+    frozen = {
+        n.split('.')[0]
+        for n, p in step1.named_parameters() if not p.requires_grad
+    }
     assert frozen == {'difficulty_router'}
 
 
@@ -243,11 +262,13 @@ def test_model_router_step_uses_per_image_losses_and_median_offset(
         tiny_synthetic, monkeypatch):
     model = _build(step=2)
     model.load_state_dict(model.state_dict())  # "the step-1 checkpoint"
-    given = {id(model.detector1): torch.tensor([3.0, 1.0]),
-             id(model.detector2): torch.tensor([1.0, 2.0])}
-    monkeypatch.setattr(DynamicDetector, 'per_image_losses',
-                        staticmethod(lambda det, feats, samples: given[id(
-                            det)]))
+    given = {
+        id(model.detector1): torch.tensor([3.0, 1.0]),
+        id(model.detector2): torch.tensor([1.0, 2.0])
+    }
+    monkeypatch.setattr(
+        DynamicDetector, 'per_image_losses',
+        staticmethod(lambda det, feats, samples: given[id(det)]))
     model.loss_gap.update(torch.tensor([-3.0, 10.0, 10.0]))  # seen before
     data = _batch(tiny_synthetic, model, training=True)
     out = model(**data, mode='loss')
@@ -256,8 +277,8 @@ def test_model_router_step_uses_per_image_losses_and_median_offset(
     with torch.no_grad():
         first = model.backbone.forward_first(data['inputs'])
         score = model.router_scores(first)
-    expected = (score * (given[id(model.detector1)] - 1) +
-                (1 - score) * (given[id(model.detector2)] + 1)).mean()
+    expected = (score * (given[id(model.detector1)] - 1) + (1 - score) *
+                (given[id(model.detector2)] + 1)).mean()
     torch.testing.assert_close(out['loss_router'], expected)
     assert out['loss_router'].requires_grad
 
@@ -271,8 +292,9 @@ def test_real_per_image_losses_are_each_image_alone(tiny_synthetic):
     with torch.no_grad():
         per_image = model.per_image_losses(model.detector1, feats,
                                            data['data_samples'])
-        alone = model.detector1.parse_losses(model.detector1.loss(
-            tuple(f[1:2] for f in feats), data['data_samples'][1:2]))[0]
+        alone = model.detector1.parse_losses(
+            model.detector1.loss(
+                tuple(f[1:2] for f in feats), data['data_samples'][1:2]))[0]
     assert per_image.shape == (2, ) and not per_image.requires_grad
     torch.testing.assert_close(per_image[1], alone)
 
@@ -312,8 +334,9 @@ def test_step2_without_step1_checkpoint_is_refused(tiny_synthetic, tmp_path):
     data = _batch(tiny_synthetic, model, training=True)
     with pytest.raises(RuntimeError, match='no step-1 checkpoint was loaded'):
         model(**data, mode='loss')
-    cfg = tiny_cfg(ONE_STAGE.replace('_3e_', '_router-1e_'), tiny_synthetic,
-                   str(tmp_path))
+    cfg = tiny_cfg(
+        ONE_STAGE.replace('_3e_', '_router-1e_'), tiny_synthetic,
+        str(tmp_path))
     cfg.load_from = None
     with pytest.raises(ValueError, match='load_from=None, set load_from'):
         Runner.from_cfg(cfg).train()
@@ -348,8 +371,8 @@ def test_batched_dynamic_inference_equals_chosen_detector_per_image(
     model = _predictable(_build(zero_init_connections=False))
     data = _batch(tiny_synthetic, model, training=False, num=4)
     with torch.no_grad():
-        scores = model.router_scores(model.backbone.forward_first(
-            data['inputs']))
+        scores = model.router_scores(
+            model.backbone.forward_first(data['inputs']))
     threshold = float(scores.median())  # splits the 4 images 2 / 2
     hard = route_hard(scores, threshold)
     assert 0 < hard.sum() < 4
@@ -359,17 +382,22 @@ def test_batched_dynamic_inference_equals_chosen_detector_per_image(
     for i, result in enumerate(batched):
         assert result.routed_to == (2 if hard[i] else 1)
         assert result.router_score == pytest.approx(float(scores[i]))
-        alone = dict(inputs=data['inputs'][i:i + 1],
-                     data_samples=data['data_samples'][i:i + 1])
+        alone = dict(
+            inputs=data['inputs'][i:i + 1],
+            data_samples=data['data_samples'][i:i + 1])
         # the chosen detector alone: threshold 1 -> detector 2, 0 -> 1
         reference = _predict(model, alone, 1.0 if hard[i] else 0.0)[0]
         assert len(result.pred_instances) > 0
-        torch.testing.assert_close(result.pred_instances.bboxes,
-                                   reference.pred_instances.bboxes,
-                                   atol=1e-3, rtol=1e-4)
-        torch.testing.assert_close(result.pred_instances.scores,
-                                   reference.pred_instances.scores,
-                                   atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(
+            result.pred_instances.bboxes,
+            reference.pred_instances.bboxes,
+            atol=1e-3,
+            rtol=1e-4)
+        torch.testing.assert_close(
+            result.pred_instances.scores,
+            reference.pred_instances.scores,
+            atol=1e-4,
+            rtol=1e-4)
     # The two paths really differ, so the comparison above can fail.
     d1, d2 = _predict(model, data, 0.0)[0], _predict(model, data, 1.0)[0]
     assert not torch.allclose(d1.pred_instances.scores[:5],
@@ -404,8 +432,10 @@ def test_unknown_step_or_detector_type_is_a_clear_error():
 
 def test_hard_ratio_for_latency_interpolates_and_clamps_with_warning():
     assert hard_ratio_for_latency(12.5, 10.0, 20.0) == pytest.approx(0.25)
-    with pytest.warns(UserWarning, match=r'outside \[lat1, lat2\].*clamped'
-                      r'.*to 1 \(every image to detector 2\)'):
+    with pytest.warns(
+            UserWarning,
+            match=r'outside \[lat1, lat2\].*clamped'
+            r'.*to 1 \(every image to detector 2\)'):
         assert hard_ratio_for_latency(30.0, 10.0, 20.0) == 1.0
     with pytest.warns(UserWarning, match='to 0 .*detector 1'):
         assert hard_ratio_for_latency(5.0, 10.0, 20.0) == 0.0
@@ -426,9 +456,11 @@ def test_threshold_for_hard_ratio_sends_that_fraction_to_detector2():
 
 def test_tied_router_scores_warn_that_the_ratio_cannot_be_reached():
     scores = torch.tensor([0.1, 0.2] + [0.52] * 6 + [0.8, 0.9])
-    with pytest.warns(UserWarning, match=r'6 of 10 images share the router '
-                      r'score 0.52: the threshold sends 2 \(20.0%\) to '
-                      r'detector 2 instead of 5'):
+    with pytest.warns(
+            UserWarning,
+            match=r'6 of 10 images share the router '
+            r'score 0.52: the threshold sends 2 \(20.0%\) to '
+            r'detector 2 instead of 5'):
         threshold = threshold_for_hard_ratio(scores, 0.5)
     assert route_hard(scores, threshold).sum() == 2
     with warnings.catch_warnings():
@@ -447,23 +479,33 @@ def tiny_coco(tmp_path_factory) -> str:
     from mmdet.datasets import CocoDataset
     root = tmp_path_factory.mktemp('coco')
     rng = np.random.default_rng(0)
-    categories = [dict(id=i + 1, name=name) for i, name in
-                  enumerate(CocoDataset.METAINFO['classes'])]
+    categories = [
+        dict(id=i + 1, name=name)
+        for i, name in enumerate(CocoDataset.METAINFO['classes'])
+    ]
     for split in ('train2017', 'val2017'):
         images, annotations = [], []
         for i in range(2):
             name = f'{i:012d}.jpg'
-            mmcv.imwrite(rng.integers(0, 255, (96, 128, 3), dtype=np.uint8),
-                         str(root / split / name))
-            images.append(dict(id=i + 1, file_name=name, width=128,
-                               height=96))
-            annotations.append(dict(id=i + 1, image_id=i + 1, iscrowd=0,
-                                    category_id=i + 1, area=40.0 * 30,
-                                    bbox=[10.0 + i, 20.0, 40.0, 30.0]))
+            mmcv.imwrite(
+                rng.integers(0, 255, (96, 128, 3), dtype=np.uint8),
+                str(root / split / name))
+            images.append(dict(id=i + 1, file_name=name, width=128, height=96))
+            annotations.append(
+                dict(
+                    id=i + 1,
+                    image_id=i + 1,
+                    iscrowd=0,
+                    category_id=i + 1,
+                    area=40.0 * 30,
+                    bbox=[10.0 + i, 20.0, 40.0, 30.0]))
         (root / 'annotations').mkdir(exist_ok=True)
         (root / 'annotations' / f'instances_{split}.json').write_text(
-            json.dumps(dict(images=images, annotations=annotations,
-                            categories=categories)))
+            json.dumps(
+                dict(
+                    images=images,
+                    annotations=annotations,
+                    categories=categories)))
     return str(root) + '/'
 
 
@@ -491,14 +533,14 @@ def test_paper_scale_config_builds_and_trains_a_step_on_coco_layout(
     assert len(dataset) == 2
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     before = model.detector2.neck.lateral_convs[0].conv.weight.clone()
-    log_vars = model.train_step(pseudo_collate([dataset[0], dataset[1]]),
-                                optim_wrapper)
+    log_vars = model.train_step(
+        pseudo_collate([dataset[0], dataset[1]]), optim_wrapper)
     assert {'d1.loss_cls', 'd2.loss_cls', 'loss'} <= set(log_vars)
     assert torch.isfinite(log_vars['loss'])
     assert not torch.equal(model.detector2.neck.lateral_convs[0].conv.weight,
                            before)
-    step2 = Config.fromfile(osp.join(
-        CONFIGS, config.replace('_1x_', '_router-1e_')))
+    step2 = Config.fromfile(
+        osp.join(CONFIGS, config.replace('_1x_', '_router-1e_')))
     assert step2.model.step == 2 and step2.load_from.endswith('epoch_12.pth')
 
 
@@ -518,21 +560,25 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
         'model.backbone.base_channels=8', 'model.neck.in_channels=[16,32,64]'
     ]
     calibrate = load_tool('calibrate_dynamicdet')
-    result = calibrate.calibrate(calibrate.parse_args(
-        [config, ckpt, '--hard-ratio', '0.34', '--repeats', '1',
-         '--cfg-options', *options]))
+    result = calibrate.calibrate(
+        calibrate.parse_args([
+            config, ckpt, '--hard-ratio', '0.34', '--repeats', '1',
+            '--cfg-options', *options
+        ]))
     assert result['lat1_ms'] > 0 and result['lat2_ms'] > 0
     assert result['num_images'] == 12  # 3 val images x 4 domains
     with open(calibration_file(ckpt)) as f:
         assert json.load(f)['threshold'] == result['threshold']
     # Past the slow path: clamped with a warning (latencies fixed here, the
     # tiny model's two paths are too close to order reliably under load).
-    monkeypatch.setattr(calibrate, 'measure_path_latencies',
-                        lambda *args: (10.0, 20.0))
+    monkeypatch.setattr(calibrate, 'measure_path_latencies', lambda *args:
+                        (10.0, 20.0))
     with pytest.warns(UserWarning, match=r'outside \[lat1, lat2\]'):
-        clamped = calibrate.calibrate(calibrate.parse_args(
-            [config, ckpt, '--target-latency', '1e6', '--out',
-             str(tmp_path / 'clamped.json'), '--cfg-options', *options]))
+        clamped = calibrate.calibrate(
+            calibrate.parse_args([
+                config, ckpt, '--target-latency', '1e6', '--out',
+                str(tmp_path / 'clamped.json'), '--cfg-options', *options
+            ]))
     assert clamped['hard_ratio'] == 1.0 and clamped['threshold'] == 1.0
 
     # `tools/test.py CONFIG CKPT` applies the calibrated threshold.
@@ -544,9 +590,12 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
 
     sweep = load_tool('sweep_dynamicdet')
     out = str(tmp_path / 'sweep')
-    summary = sweep.sweep(sweep.parse_args(  # 4 images: 11 ratios x 2 evals
-        [config, ckpt, '--out', out, '--max-images', '4', '--repeats', '2',
-         '--cfg-options', *options, 'val_dataloader.batch_size=4']))
+    summary = sweep.sweep(
+        sweep.parse_args(  # 4 images: 11 ratios x 2 evals
+            [
+                config, ckpt, '--out', out, '--max-images', '4', '--repeats',
+                '2', '--cfg-options', *options, 'val_dataloader.batch_size=4'
+            ]))
     rows = summary['rows']
     assert [r['hard_ratio'] for r in rows] == [i / 10 for i in range(11)]
     assert rows[0]['measured_hard_ratio'] == 0.0
@@ -568,6 +617,7 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
 
 def test_spearman_gives_tied_scores_their_mean_rank():
     from mmdet_dynmoe.evaluation import spearman
+
     # Four tied scores say nothing about their order: ranks 2.5 each.
     assert spearman([.3, .3, .3, .3, .9], [5, 4, 3, 2, 1]) == \
         pytest.approx(-1 / 2**0.5)
@@ -585,14 +635,12 @@ def test_largest_fraction_marks_the_largest_values():
 
 def _val_dataset(data_root: str, pipeline: list):
     cfg = tiny_cfg(ONE_STAGE, data_root, '/tmp/unused')
-    return DATASETS.build(dict(cfg.val_dataloader.dataset,
-                               pipeline=pipeline))
+    return DATASETS.build(dict(cfg.val_dataloader.dataset, pipeline=pipeline))
 
 
 def test_loss_gaps_of_a_test_pipeline_match_training_scaled_boxes(
         tiny_synthetic):
-    from mmdet_dynmoe.dynamicdet.routing_evaluation import \
-        per_image_loss_gaps
+    from mmdet_dynmoe.dynamicdet.routing_evaluation import per_image_loss_gaps
     model = _build().eval()
     cfg = tiny_cfg(ONE_STAGE, tiny_synthetic, '/tmp/unused')
     for pipeline in (cfg.train_pipeline, cfg.test_pipeline):
@@ -602,9 +650,11 @@ def test_loss_gaps_of_a_test_pipeline_match_training_scaled_boxes(
     test_style = _val_dataset(tiny_synthetic, cfg.test_pipeline)
     train_style = _val_dataset(tiny_synthetic, cfg.train_pipeline)
     assert test_style[0]['data_samples'].scale_factor != (1.0, 1.0)
-    batches = [model.data_preprocessor(pseudo_collate(
-        [ds[i] for i in range(3)]), False)
-        for ds in (test_style, train_style)]
+    batches = [
+        model.data_preprocessor(
+            pseudo_collate([ds[i] for i in range(3)]), False)
+        for ds in (test_style, train_style)
+    ]
     gaps = per_image_loss_gaps(model, batches[:1])
     with torch.no_grad():
         first = model.backbone.forward_first(batches[1]['inputs'])
@@ -617,8 +667,8 @@ def test_loss_gaps_of_a_test_pipeline_match_training_scaled_boxes(
     torch.testing.assert_close(gaps, expected)
     # No ground truth in the samples: no oracle.
     no_gt = [t for t in cfg.test_pipeline if t['type'] != 'LoadAnnotations']
-    batch = model.data_preprocessor(pseudo_collate(
-        [_val_dataset(tiny_synthetic, no_gt)[0]]), False)
+    batch = model.data_preprocessor(
+        pseudo_collate([_val_dataset(tiny_synthetic, no_gt)[0]]), False)
     assert per_image_loss_gaps(model, [batch]) is None
 
 
@@ -635,26 +685,29 @@ def test_evaluate_choice_scores_only_the_images_it_is_given(tiny_synthetic):
         boxes = torch.tensor([o['bbox'] for o in info['instances']],
                              dtype=torch.float32).view(-1, 4)
         labels = torch.tensor([o['bbox_label'] for o in info['instances']])
-        gt = SimpleNamespace(bboxes=boxes, labels=labels,
-                             scores=torch.ones(len(labels)))
-        miss = SimpleNamespace(bboxes=boxes[:0], labels=labels[:0],
-                               scores=torch.ones(0))
-        results.samples.append(dict(img_id=info['img_id'],
-                                    ori_shape=(info['height'],
-                                               info['width'])))
+        gt = SimpleNamespace(
+            bboxes=boxes, labels=labels, scores=torch.ones(len(labels)))
+        miss = SimpleNamespace(
+            bboxes=boxes[:0], labels=labels[:0], scores=torch.ones(0))
+        results.samples.append(
+            dict(
+                img_id=info['img_id'],
+                ori_shape=(info['height'], info['width'])))
         # Detector 1 is perfect on the first images only, detector 2 never.
         results.preds[1].append(gt if i < perfect else miss)
         results.preds[2].append(miss)
     n = len(dataset)
     first = [i < perfect for i in range(n)]
-    ap = evaluate_choice(cfg, dataset.metainfo, results, [False] * n,
-                         subset=first)['coco/bbox_mAP']
+    ap = evaluate_choice(
+        cfg, dataset.metainfo, results, [False] * n,
+        subset=first)['coco/bbox_mAP']
     assert ap == pytest.approx(1.0)
     everyone = evaluate_choice(cfg, dataset.metainfo, results,
                                [False] * n)['coco/bbox_mAP']
     assert everyone < 0.9  # the misses on the other images count
-    assert evaluate_choice(cfg, dataset.metainfo, results, [True] * n,
-                           subset=first).get('coco/bbox_mAP', 0.0) == 0.0
+    assert evaluate_choice(
+        cfg, dataset.metainfo, results, [True] * n,
+        subset=first).get('coco/bbox_mAP', 0.0) == 0.0
 
 
 def test_former_router_key_and_checkpoints_still_load():
@@ -667,9 +720,11 @@ def test_former_router_key_and_checkpoints_still_load():
     with torch.no_grad():  # so that only loading can make them equal
         old.difficulty_router.fc1.weight.add_(1.0)
     # a checkpoint written before the rename names the module 'router'
-    state = {k.replace('difficulty_router.', 'router.', 1)
-             if k.startswith('difficulty_router.') else k: v
-             for k, v in old.state_dict().items()}
+    new_name = 'difficulty_router.'
+    state = {
+        ('router.' + k[len(new_name):] if k.startswith(new_name) else k): v
+        for k, v in old.state_dict().items()
+    }
     assert any(k.startswith('router.') for k in state)
     new = _build(step=1, difficulty_router=dict(reduction=2))
     new.load_state_dict(state, strict=True)

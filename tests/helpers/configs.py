@@ -13,15 +13,17 @@ def tiny_dino_cfg(data_root: str, work_dir: str, ann_prefix: str = 'mixed'):
                     work_dir, ann_prefix)
 
 
-def tiny_cfg(config: str, data_root: str, work_dir: str,
+def tiny_cfg(config: str,
+             data_root: str,
+             work_dir: str,
              ann_prefix: str = 'mixed'):
     """``configs/<config>`` shrunk to a few iterations on ``data_root``."""
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', config))
     cfg.work_dir = work_dir
     for split, loader in (('train', cfg.train_dataloader),
-                          ('val', cfg.val_dataloader),
-                          ('val', cfg.test_dataloader)):
+                          ('val', cfg.val_dataloader), ('val',
+                                                        cfg.test_dataloader)):
         loader.dataset.data_root = data_root
         loader.dataset.ann_file = f'annotations/{ann_prefix}_{split}.json'
         loader.batch_size = 2
@@ -30,12 +32,12 @@ def tiny_cfg(config: str, data_root: str, work_dir: str,
     for ev in (cfg.val_evaluator, cfg.test_evaluator):
         ev.ann_file = osp.join(data_root, 'annotations',
                                f'{ann_prefix}_val.json')
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
-                         val_interval=2)
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop', max_iters=2, val_interval=2)
     cfg.param_scheduler = []
     cfg.default_hooks.logger.interval = 1
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1,
-                                        by_epoch=False)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=1, by_epoch=False)
     cfg.log_level = 'WARNING'
     return cfg
 
@@ -56,7 +58,6 @@ def save_initialised_checkpoint(model_cfg, path: str) -> str:
     import copy
 
     import torch
-
     from mmdet.registry import MODELS
     model = MODELS.build(copy.deepcopy(model_cfg))
     model.init_weights()

@@ -84,8 +84,8 @@ def cpu_step_cfg(config_path: str, work_dir: str) -> Config:
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.param_scheduler = []
     cfg.default_hooks.logger.interval = 1
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1000,
-                                        by_epoch=False, save_last=False)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=1000, by_epoch=False, save_last=False)
     cfg.default_hooks.pop('visualization', None)
     cfg.log_level = 'WARNING'
     return cfg

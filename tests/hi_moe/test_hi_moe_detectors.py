@@ -7,26 +7,26 @@ import os.path as osp
 
 import pytest
 import torch
+from mmdet.registry import DATASETS, MODELS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.runner import Runner
 
 import mmdet_dynmoe  # noqa: F401
-from mmdet.registry import DATASETS, MODELS
-from mmdet_dynmoe.models import MoEFFN
 from mmdet_dynmoe.hi_moe import HierarchicalRouter
+from mmdet_dynmoe.models import MoEFFN
 from mmdet_dynmoe.moe import TopKRouter
 from mmdet_dynmoe.testing import write_layout_fixture
-
-from helpers import (REPO_ROOT, load_tool, save_initialised_checkpoint,
-                      tiny_cfg)
+from helpers import REPO_ROOT, load_tool, save_initialised_checkpoint, tiny_cfg
 from helpers.paper_scale import cpu_step_cfg
 
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'hi_moe')
-TINY = sorted(osp.basename(p) for p in glob.glob(
-    osp.join(CONFIG_DIR, 'hi-moe-dino_r18-tiny-*.py')))
-PAPER = sorted(osp.basename(p) for p in glob.glob(
-    osp.join(CONFIG_DIR, 'hi-moe-dino-4scale_r50-*.py')))
+TINY = sorted(
+    osp.basename(p)
+    for p in glob.glob(osp.join(CONFIG_DIR, 'hi-moe-dino_r18-tiny-*.py')))
+PAPER = sorted(
+    osp.basename(p)
+    for p in glob.glob(osp.join(CONFIG_DIR, 'hi-moe-dino-4scale_r50-*.py')))
 HI_MOE = 'hi-moe-dino_r18-tiny-e16g4_3e_synthetic-mixed.py'
 
 
@@ -43,9 +43,8 @@ def _train_batch(model, cfg, sizes=None):
 
 
 @pytest.mark.parametrize('config', TINY)
-def test_hi_moe_configs_train_with_their_routing_losses(config,
-                                                        tiny_synthetic,
-                                                        tmp_path):
+def test_hi_moe_configs_train_with_their_routing_losses(
+        config, tiny_synthetic, tmp_path):
     cfg = tiny_cfg(f'hi_moe/{config}', tiny_synthetic, str(tmp_path))
     torch.manual_seed(0)
     model = MODELS.build(copy.deepcopy(cfg.model))
@@ -59,8 +58,8 @@ def test_hi_moe_configs_train_with_their_routing_losses(config,
     model.train()
     losses = model(**_train_batch(model, cfg), mode='loss')
     router = next(iter(moe.values())).moe.router
-    assert isinstance(router, TopKRouter if '-flat' in config
-                      else HierarchicalRouter)
+    assert isinstance(router,
+                      TopKRouter if '-flat' in config else HierarchicalRouter)
     expected = {'loss_moe_balance'}
     if not isinstance(router, TopKRouter):
         expected.add('loss_moe_group_balance')
@@ -84,9 +83,11 @@ def test_moe_ffns_get_padding_and_denoising_masks_from_their_layers(
     seen = {}
 
     def spy(name, original):
+
         def set_token_masks(valid, context):
             seen.setdefault(name, []).append((valid, context))
             original(valid, context)
+
         return set_token_masks
 
     for name, m in model.named_modules():
@@ -133,8 +134,8 @@ def test_hi_moe_ablations_differ_from_hi_moe_only_in_the_router():
     'hi-moe-dino-4scale_r50-e16g4_12e_coco.py',
     'hi-moe-dino-4scale_r50-e16g4-encdec_12e_coco.py'
 ])
-def test_paper_scale_hi_moe_config_passes_a_training_step(config, tmp_path,
-                                                          monkeypatch):
+def test_paper_scale_hi_moe_config_passes_a_training_step(
+        config, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cfg = cpu_step_cfg(osp.join(CONFIG_DIR, config), str(tmp_path / 'work'))
     write_layout_fixture(cfg.train_dataloader.dataset, num_images=2)
@@ -148,8 +149,9 @@ def test_paper_scale_hi_moe_config_passes_a_training_step(config, tmp_path,
 
 def test_group_usage_by_domain_and_separation():
     from mmdet_dynmoe.hi_moe import domain_separation, group_usage_by_domain
-    records = [dict(groups=torch.tensor(g)) for g in
-               ([0, 1], [0, 1], [2, 3], [2, 1])]
+    records = [
+        dict(groups=torch.tensor(g)) for g in ([0, 1], [0, 1], [2, 3], [2, 1])
+    ]
     names, usage = group_usage_by_domain(records, ['a', 'a', 'b', 'b'], 4)
     assert names == ['a', 'b']
     assert usage.tolist() == [[1, 1, 0, 0], [0, 0.5, 1, 0.5]]
@@ -166,7 +168,8 @@ def test_analyze_scene_groups_tool_plots_group_usage_per_domain(
     cfg.dump(cfg_file)
     ckpt = save_initialised_checkpoint(cfg.model, str(tmp_path / 'hi_moe.pth'))
     out = tmp_path / 'groups'
-    result = load_tool('analyze_scene_groups').main([cfg_file, ckpt, '--out', str(out)])
+    result = load_tool('analyze_scene_groups').main(
+        [cfg_file, ckpt, '--out', str(out)])
     assert set(result) == {f'decoder.layers.{i}' for i in range(3)}
     layer = result['decoder.layers.0']
     assert layer['domains'] == ['night', 'paper', 'street', 'studio']

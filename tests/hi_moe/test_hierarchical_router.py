@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from mmdet_dynmoe.hi_moe import HierarchicalRouter, scene_diversity_loss
+from mmdet_dynmoe.hi_moe import HierarchicalRouter
 from mmdet_dynmoe.moe import MoELayer
 
 C, HIDDEN = 16, 24
@@ -14,9 +14,17 @@ C, HIDDEN = 16, 24
 def _layer(num_experts=8, num_groups=4, top_groups=2, top_k=2, **router):
     torch.manual_seed(0)
     router.setdefault('group_balance_loss_weight', 0.01)
-    layer = MoELayer(C, HIDDEN, num_experts, top_k, router_cfg=dict(
-        type='HierarchicalRouter', num_groups=num_groups,
-        top_groups=top_groups, **router), balance_loss_weight=0.01)
+    layer = MoELayer(
+        C,
+        HIDDEN,
+        num_experts,
+        top_k,
+        router_cfg=dict(
+            type='HierarchicalRouter',
+            num_groups=num_groups,
+            top_groups=top_groups,
+            **router),
+        balance_loss_weight=0.01)
     layer.reset_parameters()
     with torch.no_grad():  # a router with opinions: bigger logits
         layer.router.scene_gate.weight.normal_(std=1.0)
@@ -39,8 +47,9 @@ def _reference(layer: MoELayer, x, valid, context):
         gp = torch.softmax(wg @ summary / r.temperature, 0)
         top = sorted(range(r.num_groups), key=lambda g: -gp[g])[:r.top_groups]
         gate = {g: gp[g] / sum(gp[h] for h in top) for g in top}
-        allowed = [e for e in range(r.num_experts)
-                   if e // r.experts_per_group in top]
+        allowed = [
+            e for e in range(r.num_experts) if e // r.experts_per_group in top
+        ]
         for n in range(N):
             if not valid[b, n]:
                 continue
@@ -48,8 +57,11 @@ def _reference(layer: MoELayer, x, valid, context):
             p = torch.softmax(logits[allowed], 0)
             best = sorted(range(len(allowed)), key=lambda i: -p[i])[:r.top_k]
             total = sum(p[i] for i in best)
-            weights = {allowed[i]: p[i] / total *
-                       gate[allowed[i] // r.experts_per_group] for i in best}
+            weights = {
+                allowed[i]:
+                p[i] / total * gate[allowed[i] // r.experts_per_group]
+                for i in best
+            }
             combined = sum(weights.values())
             for e, w in weights.items():
                 if r.renormalize_combined:
@@ -77,8 +89,8 @@ def test_hierarchical_moe_matches_a_slow_per_image_reference(
 
 
 def test_tokens_use_only_experts_of_their_images_chosen_groups():
-    router = HierarchicalRouter(C, num_experts=16, top_k=3, num_groups=4,
-                                top_groups=2)
+    router = HierarchicalRouter(
+        C, num_experts=16, top_k=3, num_groups=4, top_groups=2)
     layer = MoELayer(C, HIDDEN, 16, 3)
     x = torch.randn(5, 40, C)
     from mmdet_dynmoe.moe import flatten_tokens
@@ -118,8 +130,8 @@ def test_renormalized_combined_weights_sum_to_one_and_still_train_scenes():
     layer.train()
     x = torch.randn(3, 10, C)
     route = layer.router(x.flatten(0, 1), layout=None)
-    torch.testing.assert_close(route.weights.sum(-1),
-                               torch.ones(len(route.weights)))
+    torch.testing.assert_close(
+        route.weights.sum(-1), torch.ones(len(route.weights)))
     plain = _layer().router(x.flatten(0, 1), layout=None).weights.sum(-1)
     assert (plain < 1 - 1e-3).all()  # the damping it removes
     # Tokens whose two experts lie in different groups keep the scene
@@ -143,8 +155,9 @@ def test_group_expert_and_diversity_losses_are_recorded_and_train_routers():
     layer.train()
     layer(torch.randn(4, 10, C))
     aux = layer.pop_aux_losses()
-    assert set(aux) == {'loss_moe_balance', 'loss_moe_group_balance',
-                        'loss_moe_diversity'}
+    assert set(aux) == {
+        'loss_moe_balance', 'loss_moe_group_balance', 'loss_moe_diversity'
+    }
     aux['loss_moe_group_balance'].backward(retain_graph=True)
     assert layer.router.scene_gate.weight.grad.abs().sum() > 0
     layer.router.gate.weight.grad = None
@@ -193,16 +206,24 @@ def test_ablation_variants_route_as_named():
 @pytest.mark.parametrize('kwargs, message', [
     (dict(num_experts=10, num_groups=4, top_groups=2), 'must divide'),
     (dict(num_experts=8, num_groups=4, top_groups=5), 'top_groups=5'),
-    (dict(num_experts=8, num_groups=4, top_groups=1, top_k=3),
-     'larger than the experts in the selected groups'),
+    (dict(num_experts=8, num_groups=4, top_groups=1,
+          top_k=3), 'larger than the experts in the selected groups'),
+    (dict(
+        num_experts=8,
+        num_groups=4,
+        top_groups=2,
+        group_routing='token',
+        expert_routing='image'), 'needs'),
     (dict(num_experts=8, num_groups=4, top_groups=2,
-          group_routing='token', expert_routing='image'), 'needs'),
-    (dict(num_experts=8, num_groups=4, top_groups=2, group_routing='scene'),
-     "allowed: ['image', 'token']"),
+          group_routing='scene'), "allowed: ['image', 'token']"),
 ])
 def test_bad_hierarchical_router_configs_fail_at_build(kwargs, message):
     num_experts = kwargs.pop('num_experts')
     top_k = kwargs.pop('top_k', 2)
     with pytest.raises(ValueError, match=message.replace('[', r'\[')):
-        MoELayer(C, HIDDEN, num_experts, top_k, router_cfg=dict(
-            type='HierarchicalRouter', **kwargs))
+        MoELayer(
+            C,
+            HIDDEN,
+            num_experts,
+            top_k,
+            router_cfg=dict(type='HierarchicalRouter', **kwargs))

@@ -6,14 +6,13 @@ import os.path as osp
 
 import pytest
 import torch
+from mmdet.registry import DATASETS, MODELS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.runner import load_checkpoint
 
 import mmdet_dynmoe  # noqa: F401
-from mmdet.registry import DATASETS, MODELS
 from mmdet_dynmoe.models import MoEFFN
-
 from helpers import REPO_ROOT, tiny_dino_cfg
 
 MOE_CFG = osp.join(REPO_ROOT, 'configs', 'moe',
@@ -21,10 +20,10 @@ MOE_CFG = osp.join(REPO_ROOT, 'configs', 'moe',
 
 
 def _batch(cfg, training: bool, model):
-    dataset = DATASETS.build(cfg.val_dataloader.dataset if not training else
-                             cfg.train_dataloader.dataset)
-    return model.data_preprocessor(pseudo_collate([dataset[0], dataset[1]]),
-                                   training)
+    dataset = DATASETS.build(cfg.val_dataloader.dataset
+                             if not training else cfg.train_dataloader.dataset)
+    return model.data_preprocessor(
+        pseudo_collate([dataset[0], dataset[1]]), training)
 
 
 def _predict(model, data):
@@ -58,10 +57,10 @@ def minilm_path() -> str:
     ('mmdet::grounding_dino/grounding_dino_r50_scratch_8xb2_1x_coco.py',
      ['decoder', 'text_encoder']),
 ])
-def test_moe_cfg_reaches_deformable_detr_dino_and_grounding_dino(base,
-                                                                  where):
-    tiny = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'baseline',
-                                    'dino_r18-tiny_3e_synthetic-mixed.py'))
+def test_moe_cfg_reaches_deformable_detr_dino_and_grounding_dino(base, where):
+    tiny = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', 'baseline',
+                 'dino_r18-tiny_3e_synthetic-mixed.py'))
     model_cfg = Config.fromstring(f"_base_ = '{base}'\n", '.py').model
     model_cfg.type = 'MoE' + model_cfg.type
     model_cfg.backbone = tiny.model.backbone
@@ -98,8 +97,8 @@ def test_dense_checkpoint_loads_into_moe_dino_with_identical_predictions(
     load_checkpoint(moe, ckpt, strict=True)
 
     data = _batch(cfg, False, dense)
-    for (box_d, score_d), (box_m, score_m) in zip(_predict(dense, data),
-                                                  _predict(moe, data)):
+    for (box_d, score_d), (box_m, score_m) in zip(
+            _predict(dense, data), _predict(moe, data)):
         torch.testing.assert_close(score_m, score_d, rtol=0, atol=1e-4)
         torch.testing.assert_close(box_m, box_d, rtol=0, atol=1e-4)
     # The routers were really initialised for upcycling (rows tied per copy).
@@ -117,12 +116,17 @@ def test_dense_checkpoint_with_other_ffn_size_is_a_clear_error(
     for layer in ('encoder', 'decoder'):
         cfg.model[layer].layer_cfg.ffn_cfg.feedforward_channels = 512
     moe = MODELS.build(cfg.model)
-    with pytest.raises(ValueError,
-                       match=r'decoder\.layers\.0\.ffn: .*256->1024->256.*'
-                       r'feedforward_channels=512'):
+    with pytest.raises(
+            ValueError,
+            match=r'decoder\.layers\.0\.ffn: .*256->1024->256.*'
+            r'feedforward_channels=512'):
         moe.load_state_dict(
-            {k: v for k, v in dense.state_dict().items()
-             if k.startswith('decoder.layers.0.ffn')}, strict=False)
+            {
+                k: v
+                for k, v in dense.state_dict().items()
+                if k.startswith('decoder.layers.0.ffn')
+            },
+            strict=False)
 
 
 def test_moe_cfg_needs_one_form_and_known_layers():
@@ -135,12 +139,15 @@ def test_moe_cfg_needs_one_form_and_known_layers():
         MODELS.build(copy.deepcopy(cfg.model))
 
 
-def test_moe_detector_adds_routing_losses_in_its_own_loss(tiny_synthetic,
-                                                          tmp_path):
+def test_moe_detector_adds_routing_losses_in_its_own_loss(
+        tiny_synthetic, tmp_path):
     cfg = tiny_dino_cfg(tiny_synthetic, str(tmp_path))
     cfg.model.type = 'MoEDINO'
-    cfg.model.moe_cfg = dict(num_copies=2, granularity=2,
-                             balance_loss_weight=0.01, z_loss_weight=0.001)
+    cfg.model.moe_cfg = dict(
+        num_copies=2,
+        granularity=2,
+        balance_loss_weight=0.01,
+        z_loss_weight=0.001)
     bad = copy.deepcopy(cfg.model)
     model = MODELS.build(cfg.model)
     model.init_weights()

@@ -6,13 +6,12 @@ import warnings
 import pytest
 import torch
 from mmcv.cnn.bricks.transformer import FFN
+from mmdet.registry import HOOKS, MODELS
 from mmengine.model import BaseModel
 
 import mmdet_dynmoe  # noqa: F401
-from mmdet.registry import HOOKS, MODELS
 from mmdet_dynmoe.models import MoEFFN, upcycle_ffns
 from mmdet_dynmoe.moe import moe_layers
-
 from helpers import tiny_dino_cfg
 
 
@@ -26,9 +25,14 @@ def dense_ffn(**kw) -> FFN:
 
 
 def test_moe_ffn_is_registered_and_keeps_the_ffn_contract():
-    moe = MODELS.build(dict(type='MoEFFN', embed_dims=32,
-                            feedforward_channels=64, num_experts=4, top_k=2,
-                            granularity=2))
+    moe = MODELS.build(
+        dict(
+            type='MoEFFN',
+            embed_dims=32,
+            feedforward_channels=64,
+            num_experts=4,
+            top_k=2,
+            granularity=2))
     assert isinstance(moe, MoEFFN) and moe.moe.experts.hidden_channels == 32
     moe.eval()
     x, identity = torch.randn(2, 5, 32), torch.randn(2, 5, 32)
@@ -42,13 +46,15 @@ def test_moe_ffn_is_registered_and_keeps_the_ffn_contract():
 @pytest.mark.parametrize('num_copies,granularity', [(8, 2), (4, 4), (1, 2)])
 @pytest.mark.parametrize('ffn_kwargs', [
     {},
-    dict(act_cfg=dict(type='GELU'), layer_scale_init_value=0.5,
-         add_identity=False),
+    dict(
+        act_cfg=dict(type='GELU'),
+        layer_scale_init_value=0.5,
+        add_identity=False),
 ])
 def test_upcycled_moe_matches_dense_ffn(num_copies, granularity, ffn_kwargs):
     ffn = dense_ffn(**ffn_kwargs)
-    moe = MoEFFN.from_dense(ffn, num_copies=num_copies,
-                            granularity=granularity)
+    moe = MoEFFN.from_dense(
+        ffn, num_copies=num_copies, granularity=granularity)
     assert moe.moe.num_experts == num_copies * granularity
     for shape in [(1, 1, 32), (2, 900, 32), (3000, 32)]:
         x = torch.randn(shape)
@@ -63,8 +69,12 @@ def test_upcycled_moe_matches_dense_ffn(num_copies, granularity, ffn_kwargs):
 
 def test_router_gets_a_gradient_at_the_upcycled_start():
     ffn = dense_ffn()
-    moe = MoEFFN.from_dense(ffn, num_copies=4, granularity=2,
-                            balance_loss_weight=0, z_loss_weight=0)
+    moe = MoEFFN.from_dense(
+        ffn,
+        num_copies=4,
+        granularity=2,
+        balance_loss_weight=0,
+        z_loss_weight=0)
     x = torch.randn(2, 50, 32)
     target = torch.randn(2, 50, 32)
     with warnings.catch_warnings():
@@ -91,14 +101,16 @@ def test_bad_moe_config_fails_at_build_with_key_and_allowed_values():
     base = dict(type='MoEFFN', embed_dims=32, feedforward_channels=96)
     with pytest.raises(ValueError, match='top_k=9 .*num_experts=8'):
         MODELS.build(dict(base, num_experts=8, top_k=9))
-    with pytest.raises(ValueError,
-                       match=r'feedforward_channels=96 is not divisible by '
-                       r'granularity=5.*e\.g\. \[1, 2, 3, 4, 6'):
+    with pytest.raises(
+            ValueError,
+            match=r'feedforward_channels=96 is not divisible by '
+            r'granularity=5.*e\.g\. \[1, 2, 3, 4, 6'):
         MODELS.build(dict(base, granularity=5))
     with pytest.raises(KeyError, match="'SoftRouter'.*allowed.*TopKRouter"):
         MODELS.build(dict(base, router_cfg=dict(type='SoftRouter')))
-    with pytest.raises(TypeError, match=r"unknown keys \['num_expert'\].*"
-                       r"capacity_factor"):
+    with pytest.raises(
+            TypeError, match=r"unknown keys \['num_expert'\].*"
+            r"capacity_factor"):
         MODELS.build(dict(base, num_expert=4))
     with pytest.raises(ValueError, match='num_fcs=2.*num_fcs=3'):
         MODELS.build(dict(base, num_fcs=3))
@@ -112,42 +124,44 @@ def test_bad_moe_config_fails_at_build_with_key_and_allowed_values():
 
 def test_upcycle_ffns_replaces_matching_layers_and_names_the_existing_ones():
     model = torch.nn.Module()
-    model.layers = torch.nn.ModuleList(
-        [torch.nn.Module() for _ in range(3)])
+    model.layers = torch.nn.ModuleList([torch.nn.Module() for _ in range(3)])
     for layer in model.layers:
         layer.ffn = dense_ffn()
     x = torch.randn(4, 32)
     before = [layer.ffn(x) for layer in model.layers]
-    names = upcycle_ffns(model, 'layers.[12].ffn', num_copies=2,
-                         granularity=2)
+    names = upcycle_ffns(model, 'layers.[12].ffn', num_copies=2, granularity=2)
     assert names == ['layers.1.ffn', 'layers.2.ffn']
     assert isinstance(model.layers[0].ffn, FFN)
     for layer, ref in zip(model.layers, before):
         layer.eval()
         torch.testing.assert_close(layer.ffn(x), ref, rtol=0, atol=1e-5)
-    with pytest.raises(ValueError, match=r"'decoder\.\*' matches no FFN.*"
-                       r"layers\.0\.ffn"):
+    with pytest.raises(
+            ValueError, match=r"'decoder\.\*' matches no FFN.*"
+            r"layers\.0\.ffn"):
         upcycle_ffns(model, 'decoder.*', 2, 2)
 
 
 def _dino_batch(cfg):
-    from mmengine.dataset import pseudo_collate
     from mmdet.registry import DATASETS
+    from mmengine.dataset import pseudo_collate
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     return pseudo_collate([dataset[0], dataset[1]])
 
 
-def test_routing_losses_reach_the_detector_loss_dict(tiny_synthetic,
-                                                      tmp_path):
+def test_routing_losses_reach_the_detector_loss_dict(tiny_synthetic, tmp_path):
     cfg = tiny_dino_cfg(tiny_synthetic, str(tmp_path))
     model = MODELS.build(cfg.model)
     # DINO leaves some parameters (level_embed) uninitialised until
     # init_weights, as the Runner calls it; without it they hold whatever
     # the allocator returns and the matching cost can be NaN.
     model.init_weights()
-    names = upcycle_ffns(model, 'decoder.layers.*.ffn', num_copies=2,
-                         granularity=2, balance_loss_weight=0.01,
-                         z_loss_weight=0.001)
+    names = upcycle_ffns(
+        model,
+        'decoder.layers.*.ffn',
+        num_copies=2,
+        granularity=2,
+        balance_loss_weight=0.01,
+        z_loss_weight=0.001)
     assert len(names) == 3
     data = model.data_preprocessor(_dino_batch(cfg), True)
     model.train()
@@ -173,10 +187,15 @@ class ToyModel(BaseModel):
 
     def __init__(self):
         super().__init__()
-        self.ffn = MODELS.build(dict(type='MoEFFN', embed_dims=8,
-                                     feedforward_channels=16, num_experts=4,
-                                     top_k=2, balance_loss_weight=0.01,
-                                     z_loss_weight=0.001))
+        self.ffn = MODELS.build(
+            dict(
+                type='MoEFFN',
+                embed_dims=8,
+                feedforward_channels=16,
+                num_experts=4,
+                top_k=2,
+                balance_loss_weight=0.01,
+                z_loss_weight=0.001))
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
         out = self.ffn(inputs)

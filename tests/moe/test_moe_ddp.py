@@ -20,9 +20,14 @@ def make_model() -> nn.Module:
     torch.manual_seed(0)
     losses = dict(balance_loss_weight=0.01, z_loss_weight=0.001)
     model = nn.Sequential(
-        MoELayer(16, 24, num_experts=6, top_k=2, dispatch='loop',
-                 router_cfg=dict(type='TopKRouter', bias=True), **losses),
-        nn.LayerNorm(16),
+        MoELayer(
+            16,
+            24,
+            num_experts=6,
+            top_k=2,
+            dispatch='loop',
+            router_cfg=dict(type='TopKRouter', bias=True),
+            **losses), nn.LayerNorm(16),
         MoELayer(16, 24, num_experts=4, top_k=1, dispatch='dense', **losses))
     with torch.no_grad():  # experts 4 and 5 of the first layer get no token
         model[0].router.gate.bias.copy_(torch.tensor([3., 3, 3, 3, -50, -50]))
@@ -30,8 +35,8 @@ def make_model() -> nn.Module:
 
 
 def batch(step: int) -> torch.Tensor:
-    return torch.randn(sum(SPLIT), 16,
-                       generator=torch.Generator().manual_seed(step))
+    return torch.randn(
+        sum(SPLIT), 16, generator=torch.Generator().manual_seed(step))
 
 
 def step_loss(model: nn.Module, x: torch.Tensor, num_global: int,
@@ -44,9 +49,12 @@ def step_loss(model: nn.Module, x: torch.Tensor, num_global: int,
 
 
 def _worker(rank: int, init_file: str, out_dir: str) -> None:
-    dist.init_process_group('gloo', init_method=f'file://{init_file}',
-                            rank=rank, world_size=2,
-                            timeout=timedelta(seconds=120))  # fail, not hang
+    dist.init_process_group(
+        'gloo',
+        init_method=f'file://{init_file}',
+        rank=rank,
+        world_size=2,
+        timeout=timedelta(seconds=120))  # fail, not hang
     model = nn.parallel.DistributedDataParallel(make_model())
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     start = sum(SPLIT[:rank])
@@ -65,21 +73,26 @@ def _worker(rank: int, init_file: str, out_dir: str) -> None:
 
 
 def test_ddp_training_matches_one_process_on_the_global_batch(tmp_path):
-    mp.spawn(_worker, args=(str(tmp_path / 'init'), str(tmp_path)),
-             nprocs=2, join=True)
+    mp.spawn(
+        _worker,
+        args=(str(tmp_path / 'init'), str(tmp_path)),
+        nprocs=2,
+        join=True)
     model = make_model()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     for step in range(STEPS):
         opt.zero_grad()
         step_loss(model, batch(step), sum(SPLIT), 1).backward()
-        expected = {f'module.{n}': p.grad.clone()
-                    for n, p in model.named_parameters()}
+        expected = {
+            f'module.{n}': p.grad.clone()
+            for n, p in model.named_parameters()
+        }
         opt.step()
     for rank in range(2):
         grads = torch.load(tmp_path / f'grads{rank}.pth')
         assert grads.keys() == expected.keys()
         for name, grad in expected.items():
-            torch.testing.assert_close(grads[name], grad, rtol=1e-4,
-                                       atol=1e-6, msg=name)
+            torch.testing.assert_close(
+                grads[name], grad, rtol=1e-4, atol=1e-6, msg=name)
     # The experts that never got a token were synchronised too (zero grads).
     assert expected['module.0.experts.w1'][4:].abs().sum() == 0

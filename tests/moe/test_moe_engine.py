@@ -8,13 +8,13 @@ import os.path as osp
 import pytest
 import torch
 
+import mmdet_dynmoe.hi_moe  # noqa: F401  (registers HierarchicalRouter)
 from mmdet_dynmoe.moe import (MoELayer, load_balancing_loss, router_z_loss,
                               select_dispatch, split_dense_mlp,
                               upcycle_dense_mlp)
-import mmdet_dynmoe.hi_moe  # noqa: F401  (registers HierarchicalRouter)
 from helpers import REPO_ROOT
-from helpers.moe_reference import (PATHS, TOL, assert_close_to_reference, make_layer,
-                           reference_moe)
+from helpers.moe_reference import (PATHS, TOL, assert_close_to_reference,
+                                   make_layer)
 
 
 @pytest.mark.parametrize('path', PATHS)
@@ -27,8 +27,8 @@ def test_every_dispatch_path_matches_per_token_reference(path, num_tokens):
 
 @pytest.mark.parametrize('path', PATHS)
 def test_dispatch_with_experts_that_receive_no_token(path):
-    layer = make_layer(dispatch=path, router_cfg=dict(type='TopKRouter',
-                                                      bias=True))
+    layer = make_layer(
+        dispatch=path, router_cfg=dict(type='TopKRouter', bias=True))
     with torch.no_grad():  # experts 0 and 1 always win: 2..5 get nothing
         layer.router.gate.bias.copy_(torch.tensor([50., 40, 0, 0, 0, 0]))
     x = torch.randn(2, 50, 16)
@@ -42,8 +42,8 @@ def test_dispatch_with_experts_that_receive_no_token(path):
 
 @pytest.mark.parametrize('path', PATHS)
 def test_dispatch_with_top_k_equal_to_num_experts_and_shared_expert(path):
-    layer = make_layer(num_experts=4, top_k=4, dispatch=path,
-                       num_shared_experts=1)
+    layer = make_layer(
+        num_experts=4, top_k=4, dispatch=path, num_shared_experts=1)
     assert_close_to_reference(layer, torch.randn(3, 33, 16))
 
 
@@ -72,8 +72,9 @@ def test_dispatch_paths_agree_in_value_and_gradient():
 
 
 def test_eval_output_of_a_token_does_not_depend_on_the_batch():
-    layer = make_layer(capacity_factor=0.5, router_cfg=dict(
-        type='TopKRouter', noise_std=1.0, jitter_eps=0.1))
+    layer = make_layer(
+        capacity_factor=0.5,
+        router_cfg=dict(type='TopKRouter', noise_std=1.0, jitter_eps=0.1))
     x = torch.randn(400, 16)
     with torch.no_grad():
         full = layer(x)
@@ -95,8 +96,11 @@ def test_same_input_gives_bitwise_same_output_and_gradient():
 
 
 def test_capacity_factor_drops_and_counts_slots_only_in_training():
-    layer = make_layer(num_experts=4, top_k=1, capacity_factor=1.0,
-                       router_cfg=dict(type='TopKRouter', bias=True))
+    layer = make_layer(
+        num_experts=4,
+        top_k=1,
+        capacity_factor=1.0,
+        router_cfg=dict(type='TopKRouter', bias=True))
     with torch.no_grad():
         layer.router.gate.bias.copy_(torch.tensor([30., 0, 0, 0]))
     x = torch.randn(40, 16)
@@ -146,8 +150,8 @@ def test_dense_and_grouped_paths_compile_into_one_graph_with_losses(
         compiled = torch.compile(layer, backend='aot_eager', fullgraph=True)
         out = compiled(x)
         aux = layer.pop_aux_losses()
-        torch.testing.assert_close(out, layer(x), rtol=TOL[dtype],
-                                   atol=TOL[dtype])
+        torch.testing.assert_close(
+            out, layer(x), rtol=TOL[dtype], atol=TOL[dtype])
         expected = {'loss_moe_balance', 'loss_moe_z'} if training else set()
         assert expected <= set(aux) and (training or not aux)
         layer.pop_aux_losses()
@@ -197,10 +201,10 @@ def test_stats_count_load_coactivation_and_per_image_when_enabled():
     idx = layer.router(x.reshape(-1, 16)).indices
     stats = layer.stats.as_dict()
     assert stats['num_tokens'] == 60 and len(stats['images']) == 3
-    assert torch.equal(stats['load'], torch.bincount(idx.flatten(),
-                                                     minlength=5))
-    pair = ((idx[:, 0] == 1) & (idx[:, 1] == 3)) | (
-        (idx[:, 0] == 3) & (idx[:, 1] == 1))
+    assert torch.equal(stats['load'],
+                       torch.bincount(idx.flatten(), minlength=5))
+    pair = ((idx[:, 0] == 1) & (idx[:, 1] == 3)) | ((idx[:, 0] == 3) &
+                                                    (idx[:, 1] == 1))
     assert stats['coactivation'][1, 3] == pair.sum()
     assert torch.equal(stats['coactivation'].diagonal(), stats['load'])
     img1 = idx[20:40]
@@ -228,14 +232,15 @@ def test_upcycled_layer_reproduces_the_dense_mlp(num_copies, granularity):
 
 def test_split_dense_mlp_slices_sum_back_to_the_dense_output():
     w1, b1, w2 = torch.randn(12, 5), torch.randn(12), torch.randn(5, 12)
-    e_w1, e_b1, e_w2 = split_dense_mlp(w1, b1, w2, num_copies=2,
-                                       granularity=3)
+    e_w1, e_b1, e_w2 = split_dense_mlp(w1, b1, w2, num_copies=2, granularity=3)
     assert e_w1.shape == (6, 5, 4) and e_w2.shape == (6, 4, 5)
     x = torch.randn(7, 5)
     dense = torch.relu(x @ w1.t() + b1) @ w2.t()
     for copy in range(2):
-        parts = [torch.relu(x @ e_w1[e] + e_b1[e]) @ e_w2[e]
-                 for e in range(3 * copy, 3 * copy + 3)]
+        parts = [
+            torch.relu(x @ e_w1[e] + e_b1[e]) @ e_w2[e]
+            for e in range(3 * copy, 3 * copy + 3)
+        ]
         torch.testing.assert_close(sum(parts), dense)
 
 
@@ -249,8 +254,8 @@ def test_bad_layer_config_raises_with_key_and_allowed_values():
     with pytest.raises(ValueError, match='capacity_factor'):
         MoELayer(8, 8, 4, 2, capacity_factor=0)
     with pytest.raises(ValueError, match='not divisible by granularity=5'):
-        split_dense_mlp(torch.randn(12, 4), torch.randn(12),
-                        torch.randn(4, 12), 2, 5)
+        split_dense_mlp(
+            torch.randn(12, 4), torch.randn(12), torch.randn(4, 12), 2, 5)
 
 
 def test_engine_imports_nothing_from_openmmlab():
@@ -263,17 +268,18 @@ def test_engine_imports_nothing_from_openmmlab():
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 names = [node.module]
             for name in names:
-                assert name.split('.')[0] not in (
-                    'mmdet', 'mmcv', 'mmengine', 'mmdet_dynmoe'), (path, name)
+                assert name.split('.')[0] not in ('mmdet', 'mmcv', 'mmengine',
+                                                  'mmdet_dynmoe'), (path, name)
 
 
 def test_engine_layer_takes_only_generic_keys():
     import inspect
     assert set(inspect.signature(MoELayer).parameters) == {
-        'embed_dims', 'hidden_channels', 'num_experts', 'top_k',
-        'router_cfg', 'activation', 'dropout', 'num_shared_experts',
-        'routed_scale', 'capacity_factor', 'dispatch', 'balance_loss_weight',
-        'z_loss_weight', 'loss_scope'}
+        'embed_dims', 'hidden_channels', 'num_experts', 'top_k', 'router_cfg',
+        'activation', 'dropout', 'num_shared_experts', 'routed_scale',
+        'capacity_factor', 'dispatch', 'balance_loss_weight', 'z_loss_weight',
+        'loss_scope'
+    }
 
 
 def test_optional_losses_are_off_by_default():
@@ -287,6 +293,7 @@ def test_a_router_with_losses_of_its_own_returns_them_to_the_layer():
 
     @register_router
     class ToyLossRouter(TopKRouter):
+
         def losses(self, route, scope):
             return {'loss_moe_toy': route.probs[:, 0].mean()}
 
@@ -338,7 +345,8 @@ def test_pop_moe_aux_losses_sums_or_averages_over_layers():
     model(x)
     mean = pop_moe_aux_losses(model, reduction='mean')['loss_moe_balance']
     torch.testing.assert_close(mean, (losses[0] + losses[1]) / 2)
-    with pytest.raises(ValueError, match=r"reduction='max'.*\['sum', 'mean'\]"):
+    with pytest.raises(
+            ValueError, match=r"reduction='max'.*\['sum', 'mean'\]"):
         pop_moe_aux_losses(model, reduction='max')
 
 

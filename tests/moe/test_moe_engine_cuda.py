@@ -13,8 +13,9 @@ import pytest
 import torch
 
 import mmdet_dynmoe.hi_moe  # noqa: F401  (registers HierarchicalRouter)
-from helpers.moe_reference import (PATHS, TOL, assert_close_to_reference,
-                           make_layer as make_small_layer, reference_moe)
+from helpers.moe_reference import PATHS, TOL, assert_close_to_reference
+from helpers.moe_reference import make_layer as make_small_layer
+from helpers.moe_reference import reference_moe
 
 pytestmark = pytest.mark.cuda  # skipped without a GPU (tests/conftest.py)
 
@@ -24,8 +25,8 @@ CUDA = torch.device('cuda')
 
 def make_layer(num_experts=16, embed=64, hidden=128, **kw):
     """Detection-like sizes: 16 experts, so that sorting and grouping work."""
-    return make_small_layer(num_experts=num_experts, embed=embed,
-                            hidden=hidden, **kw)
+    return make_small_layer(
+        num_experts=num_experts, embed=embed, hidden=hidden, **kw)
 
 
 @pytest.mark.parametrize('path', PATHS)
@@ -41,18 +42,18 @@ def test_every_cuda_dispatch_path_matches_per_token_reference(
 @pytest.mark.parametrize('path', PATHS)
 def test_cuda_handles_idle_experts_top_k_equal_to_experts_and_shared_expert(
         path):
-    layer = make_layer(num_experts=4, top_k=4, num_shared_experts=1,
-                       dispatch=path).to(CUDA)
+    layer = make_layer(
+        num_experts=4, top_k=4, num_shared_experts=1, dispatch=path).to(CUDA)
     x = torch.randn(3, 33, 64, device=CUDA)
-    torch.testing.assert_close(layer(x).double(), reference_moe(layer, x),
-                               rtol=1e-5, atol=1e-5)
-    biased = make_layer(dispatch=path,
-                        router_cfg=dict(type='TopKRouter', bias=True))
+    torch.testing.assert_close(
+        layer(x).double(), reference_moe(layer, x), rtol=1e-5, atol=1e-5)
+    biased = make_layer(
+        dispatch=path, router_cfg=dict(type='TopKRouter', bias=True))
     with torch.no_grad():  # experts 0 and 1 always win: 2..15 get nothing
         biased.router.gate.bias.copy_(torch.tensor([50., 40] + [0.] * 14))
     biased = biased.to(CUDA)
-    torch.testing.assert_close(biased(x).double(), reference_moe(biased, x),
-                               rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        biased(x).double(), reference_moe(biased, x), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize('path', ('auto', ) + PATHS)
@@ -66,9 +67,11 @@ def test_cuda_gives_the_cpu_result_value_and_gradient(path):
         out = layer(xi)
         loss = out.pow(2).mean() + sum(layer.pop_aux_losses().values())
         loss.backward()
-        results.append([t.detach().cpu() for t in (
-            out, xi.grad, layer.experts.w1.grad, layer.experts.b1.grad,
-            layer.router.gate.weight.grad)])
+        results.append([
+            t.detach().cpu()
+            for t in (out, xi.grad, layer.experts.w1.grad,
+                      layer.experts.b1.grad, layer.router.gate.weight.grad)
+        ])
     for a, b in zip(*results):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 

@@ -47,17 +47,30 @@ def installed_wheel(tmp_path_factory) -> str:
     """``pip install --target`` of a wheel built from a copy of the repo."""
     tmp = tmp_path_factory.mktemp('wheel')
     src = tmp / 'src'
-    shutil.copytree(REPO_ROOT, src, symlinks=False, ignore=shutil.ignore_patterns(
-        '.git', '.venv', 'data', 'work_dirs', '.mim', '__pycache__', '*.egg-info',
-        'build', 'dist', '.pytest_cache'))
+    shutil.copytree(
+        REPO_ROOT,
+        src,
+        symlinks=False,
+        ignore=shutil.ignore_patterns('.git', '.venv', 'data', 'work_dirs',
+                                      '.mim', '__pycache__', '*.egg-info',
+                                      'build', 'dist', '.pytest_cache'))
     py = sys.executable
-    subprocess.run([py, '-m', 'pip', 'wheel', '--no-deps',
-                    '--no-build-isolation', '-q', '-w', str(tmp / 'dist'),
-                    str(src)], check=True, capture_output=True)
+    subprocess.run([
+        py, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-q',
+        '-w',
+        str(tmp / 'dist'),
+        str(src)
+    ],
+                   check=True,
+                   capture_output=True)
     wheel = next((tmp / 'dist').glob('mmdet_dynmoe-*.whl'))
     target = tmp / 'site'
-    subprocess.run([py, '-m', 'pip', 'install', '--no-deps', '-q',
-                    '--target', str(target), str(wheel)], check=True,
+    subprocess.run([
+        py, '-m', 'pip', 'install', '--no-deps', '-q', '--target',
+        str(target),
+        str(wheel)
+    ],
+                   check=True,
                    capture_output=True)
     return str(target)
 
@@ -69,8 +82,8 @@ def _env(site: str) -> dict:
 
 
 def _run(cmd: list[str], cwd: str, env: dict) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=env, capture_output=True, text=True)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     return out
@@ -91,20 +104,20 @@ def test_downstream_config_overrides_experts_and_dataset_and_trains(
     project = tmp_path / 'my_project'
     (project / 'configs').mkdir(parents=True)
     cfg_file = project / 'configs' / 'my_moe_dino.py'
-    cfg_file.write_text(
-        BASES[style].format(cfg=MOE_CONFIG) +
-        DOWNSTREAM_BODY.format(data_root=tiny_synthetic))
+    cfg_file.write_text(BASES[style].format(cfg=MOE_CONFIG) +
+                        DOWNSTREAM_BODY.format(data_root=tiny_synthetic))
     env = _env(installed_wheel)
-    where = _run([sys.executable, '-c',
-                  'import mmdet_dynmoe; print(mmdet_dynmoe.__file__)'],
-                 str(project), env)
+    where = _run([
+        sys.executable, '-c',
+        'import mmdet_dynmoe; print(mmdet_dynmoe.__file__)'
+    ], str(project), env)
     assert where.strip().startswith(installed_wheel)  # not the editable one
     work_dir = tmp_path / 'work'
-    out = _run(command + [str(cfg_file), '--work-dir', str(work_dir)],
-               str(project), env)
+    out = _run(command + [str(cfg_file), '--work-dir',
+                          str(work_dir)], str(project), env)
     assert 'loss_moe_balance' in out
-    ckpt = torch.load(work_dir / 'iter_1.pth', map_location='cpu',
-                      weights_only=False)
+    ckpt = torch.load(
+        work_dir / 'iter_1.pth', map_location='cpu', weights_only=False)
     router = ckpt['state_dict']['decoder.layers.0.ffn.moe.router.gate.weight']
     assert router.shape == (2 * 2, 256)  # num_copies=2, granularity=2
     assert ckpt['state_dict']['bbox_head.cls_branches.0.bias'].shape == (6, )
@@ -113,9 +126,10 @@ def test_downstream_config_overrides_experts_and_dataset_and_trains(
 def test_unknown_config_path_lists_the_config_folders(tmp_path):
     bad = tmp_path / 'bad.py'
     bad.write_text("_base_ = 'mmdet_dynmoe::dynamic_dinoo/x.py'\n")
-    with pytest.raises(FileNotFoundError,
-                       match=r"dynamic_dinoo/x\.py does not exist; available "
-                       r"config folders: \[.*'baseline'.*'moe'"):
+    with pytest.raises(
+            FileNotFoundError,
+            match=r"dynamic_dinoo/x\.py does not exist; available "
+            r"config folders: \[.*'baseline'.*'moe'"):
         Config.fromfile(str(bad))
     with pytest.raises(FileNotFoundError, match=r"configs in moe/: \["):
         mmdet_dynmoe.config_file('moe/nope.py')

@@ -15,8 +15,9 @@ DEMO_CFG = osp.join(REPO_ROOT, 'configs', 'baseline',
 
 
 def test_import_registers_into_mmdet_registries():
-    import mmdet_dynmoe  # noqa: F401
     from mmdet.registry import DATASETS
+
+    import mmdet_dynmoe  # noqa: F401
     from mmdet_dynmoe.datasets import SyntheticCocoDataset
     assert DATASETS.get('SyntheticCocoDataset') is SyntheticCocoDataset
 
@@ -50,26 +51,33 @@ def _run(cmd: list[str], cwd: str) -> str:
     return out
 
 
-def test_mim_train_plugin_package_and_mim_test_mmdet(tiny_synthetic,
-                                                     tmp_path):
+def test_mim_train_plugin_package_and_mim_test_mmdet(tiny_synthetic, tmp_path):
     cfg = tiny_dino_cfg(tiny_synthetic, str(tmp_path / 'work'))
     cfg.log_level = 'INFO'  # the metrics are logged at INFO
     cfg_file = str(tmp_path / 'tiny_dino.py')
     cfg.dump(cfg_file)
     mim = osp.join(osp.dirname(sys.executable), 'mim')
     # Our package as a mim codebase: runs mmdet_dynmoe/.mim/tools/train.py.
-    _run([mim, 'train', 'mmdet_dynmoe', cfg_file, '--work-dir',
-          str(tmp_path / 'work')], cwd=str(tmp_path))
+    _run([
+        mim, 'train', 'mmdet_dynmoe', cfg_file, '--work-dir',
+        str(tmp_path / 'work')
+    ],
+         cwd=str(tmp_path))
     ckpt = str(tmp_path / 'work' / 'iter_2.pth')
     assert osp.isfile(ckpt)
     # Stock mmdet codebase: custom_imports pulls us in.
-    out = _run([mim, 'test', 'mmdet', cfg_file, '--checkpoint', ckpt,
-                '--work-dir', str(tmp_path / 'test')], cwd=str(tmp_path))
+    out = _run([
+        mim, 'test', 'mmdet', cfg_file, '--checkpoint', ckpt, '--work-dir',
+        str(tmp_path / 'test')
+    ],
+               cwd=str(tmp_path))
     assert 'coco/bbox_mAP' in out
 
 
 @pytest.mark.parametrize('tool', ['train', 'test'])
 def test_our_tools_are_mmdet_tools(tool):
-    out = _run([sys.executable, osp.join(REPO_ROOT, 'tools', f'{tool}.py'),
-                '--help'], cwd=REPO_ROOT)
+    out = _run(
+        [sys.executable,
+         osp.join(REPO_ROOT, 'tools', f'{tool}.py'), '--help'],
+        cwd=REPO_ROOT)
     assert 'config' in out and '--cfg-options' in out

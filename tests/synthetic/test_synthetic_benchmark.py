@@ -14,8 +14,8 @@ from mmdet_dynmoe.synthetic import (DOMAINS, ZERO_SHOT_DOMAIN, SyntheticSpec,
                                     generate, render_image)
 from mmdet_dynmoe.synthetic.__main__ import main as cli_main
 
-SMALL = SyntheticSpec(domains=('studio', 'night'), num_train=4, num_val=2,
-                      num_zeroshot=2)
+SMALL = SyntheticSpec(
+    domains=('studio', 'night'), num_train=4, num_val=2, num_zeroshot=2)
 
 
 def _files(root: str) -> list[str]:
@@ -85,7 +85,11 @@ def test_category_ids_are_global_and_consistent(tiny_synthetic):
 
 
 def test_domains_have_different_partly_overlapping_label_sets():
-    sets = {name: {c.name for c in d.categories} for name, d in DOMAINS.items()}
+    sets = {
+        name: {c.name
+               for c in d.categories}
+        for name, d in DOMAINS.items()
+    }
     names = list(sets)
     overlaps = [len(sets[a] & sets[b]) for a in names for b in names if a < b]
     assert max(overlaps) > 0, 'some domains must share categories'
@@ -109,8 +113,8 @@ def test_hard_images_have_more_smaller_objects_and_record_difficulty():
         _, info, anns = render_image(DOMAINS['street'], spec, 0, 'train', i)
         assert 0.0 <= info['difficulty'] <= 1.0
         sizes = [np.sqrt(a['area']) for a in anns]
-        stats[info['hard']].append((len(anns), np.mean(sizes),
-                                    info['knobs']['noise']))
+        stats[info['hard']].append(
+            (len(anns), np.mean(sizes), info['knobs']['noise']))
     easy, hard = np.array(stats[False]), np.array(stats[True])
     assert len(easy) and len(hard)
     assert hard[:, 0].mean() > easy[:, 0].mean() + 2  # more objects
@@ -119,22 +123,23 @@ def test_hard_images_have_more_smaller_objects_and_record_difficulty():
 
 
 def test_annotations_load_with_pycocotools_and_mmdet_dataset(tiny_synthetic):
+    from mmdet.registry import DATASETS
     from pycocotools.coco import COCO
 
     import mmdet_dynmoe  # noqa: F401
-    from mmdet.registry import DATASETS
     coco = COCO(osp.join(tiny_synthetic, 'annotations', 'night_train.json'))
     assert len(coco.getImgIds()) == 6 and len(coco.getCatIds()) == 6
     for dataset_type in ('CocoDataset', 'SyntheticCocoDataset'):
         ds = DATASETS.build(
-            dict(type=dataset_type,
-                 data_root=tiny_synthetic,
-                 ann_file='annotations/night_train.json',
-                 data_prefix=dict(img=''),
-                 metainfo=dict(
-                     classes=[c.name for c in DOMAINS['night'].categories]),
-                 filter_cfg=dict(filter_empty_gt=False),
-                 pipeline=[]))
+            dict(
+                type=dataset_type,
+                data_root=tiny_synthetic,
+                ann_file='annotations/night_train.json',
+                data_prefix=dict(img=''),
+                metainfo=dict(
+                    classes=[c.name for c in DOMAINS['night'].categories]),
+                filter_cfg=dict(filter_empty_gt=False),
+                pipeline=[]))
         assert len(ds) == 6
         info = ds[0]
         assert osp.isfile(info['img_path'])
@@ -144,12 +149,16 @@ def test_annotations_load_with_pycocotools_and_mmdet_dataset(tiny_synthetic):
 
 def test_synthetic_dataset_reads_classes_and_image_fields_from_file(
         tiny_synthetic):
-    import mmdet_dynmoe  # noqa: F401
     from mmdet.registry import DATASETS
+
+    import mmdet_dynmoe  # noqa: F401
     ds = DATASETS.build(
-        dict(type='SyntheticCocoDataset', data_root=tiny_synthetic,
-             ann_file='annotations/mixed_val.json', data_prefix=dict(img=''),
-             pipeline=[]))
+        dict(
+            type='SyntheticCocoDataset',
+            data_root=tiny_synthetic,
+            ann_file='annotations/mixed_val.json',
+            data_prefix=dict(img=''),
+            pipeline=[]))
     meta = _load(tiny_synthetic, 'mixed_val.json')
     by_id = sorted(meta['categories'], key=lambda c: c['id'])
     assert ds.metainfo['classes'] == tuple(c['name'] for c in by_id)
@@ -166,8 +175,10 @@ def test_unknown_domain_is_a_clear_error():
 
 def test_cli_if_missing_keeps_a_complete_dataset(tmp_path, capsys):
     out = str(tmp_path / 'd')
-    args = [out, '--domains', 'paper', '--num-train', '2', '--num-val', '1',
-            '--num-zeroshot', '0']
+    args = [
+        out, '--domains', 'paper', '--num-train', '2', '--num-val', '1',
+        '--num-zeroshot', '0'
+    ]
     assert cli_main(args) == 0
     stamp = os.stat(osp.join(out, 'meta.json')).st_mtime_ns
     assert cli_main(args + ['--if-missing']) == 0

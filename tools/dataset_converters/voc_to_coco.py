@@ -51,9 +51,9 @@ def voc_to_coco(src: str, split: str, classes: Sequence[str]) -> dict:
     """
     listing = osp.join(src, 'ImageSets', 'Main', f'{split}.txt')
     if not osp.isfile(listing):
-        have = sorted(f[:-4] for f in os.listdir(
-            osp.join(src, 'ImageSets', 'Main'))) if osp.isdir(
-                osp.join(src, 'ImageSets', 'Main')) else []
+        have = sorted(
+            f[:-4] for f in os.listdir(osp.join(src, 'ImageSets', 'Main'))
+        ) if osp.isdir(osp.join(src, 'ImageSets', 'Main')) else []
         raise FileNotFoundError(f'split list {listing!r} does not exist; '
                                 f'splits there: {have}')
     with open(listing) as f:
@@ -64,25 +64,34 @@ def voc_to_coco(src: str, split: str, classes: Sequence[str]) -> dict:
         root = ET.parse(osp.join(src, 'Annotations', f'{name}.xml')).getroot()
         file_name = _image_file(src, name, root)
         width, height = _size(src, file_name, root)
-        images.append(dict(id=img_id, file_name=file_name, width=width,
-                           height=height))
+        images.append(
+            dict(id=img_id, file_name=file_name, width=width, height=height))
         for obj in root.findall('object'):
             cls = obj.findtext('name', '').lower().strip()
             if cls not in cat_ids:
                 skipped[cls] = skipped.get(cls, 0) + 1
                 continue
             box = obj.find('bndbox')
-            x1, y1, x2, y2 = (float(box.findtext(k))
-                              for k in ('xmin', 'ymin', 'xmax', 'ymax'))
+            x1, y1, x2, y2 = (
+                float(box.findtext(k))
+                for k in ('xmin', 'ymin', 'xmax', 'ymax'))
             w, h = x2 - x1 + 1, y2 - y1 + 1
-            anns.append(dict(
-                id=len(anns) + 1, image_id=img_id, category_id=cat_ids[cls],
-                bbox=[x1 - 1, y1 - 1, w, h], area=w * h,
-                iscrowd=int(obj.findtext('difficult', '0').strip() or 0)))
+            anns.append(
+                dict(
+                    id=len(anns) + 1,
+                    image_id=img_id,
+                    category_id=cat_ids[cls],
+                    bbox=[x1 - 1, y1 - 1, w, h],
+                    area=w * h,
+                    iscrowd=int(obj.findtext('difficult', '0').strip() or 0)))
     return dict(
-        info=dict(description=f'{osp.basename(osp.normpath(src))} {split} '
-                  'converted from VOC layout', skipped_objects=skipped),
-        images=images, annotations=anns, licenses=[],
+        info=dict(
+            description=f'{osp.basename(osp.normpath(src))} {split} '
+            'converted from VOC layout',
+            skipped_objects=skipped),
+        images=images,
+        annotations=anns,
+        licenses=[],
         categories=[dict(id=i, name=n) for n, i in cat_ids.items()])
 
 
@@ -139,11 +148,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='VOC root of one dataset')
     parser.add_argument('out', help='its folder, e.g. data/uodb/kitti')
-    parser.add_argument('--dataset', required=True,
-                        help='key of uodb_classes in --config')
+    parser.add_argument(
+        '--dataset', required=True, help='key of uodb_classes in --config')
     parser.add_argument('--config', default='configs/damex/_base_/uodb.py')
     parser.add_argument(
-        '--split', action='append', required=True,
+        '--split',
+        action='append',
+        required=True,
         help="'train' or 'out_name:voc_split' (e.g. val:test); repeatable")
     args = parser.parse_args(argv)
     from mmengine.config import Config
@@ -151,8 +162,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.dataset not in classes:
         raise SystemExit(f'--dataset {args.dataset!r} is not in '
                          f'{args.config} (uodb_classes: {list(classes)})')
-    splits = [tuple(s.split(':', 1)) if ':' in s else (s, s)
-              for s in args.split]
+    splits = [
+        tuple(s.split(':', 1)) if ':' in s else (s, s) for s in args.split
+    ]
     for path in convert(args.src, args.out, classes[args.dataset], splits):
         print(path)
 

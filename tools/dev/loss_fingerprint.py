@@ -33,10 +33,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('out', nargs='?', help='JSON file to write')
     p.add_argument('configs', nargs='*')
     p.add_argument('--iters', type=int, default=3)
-    p.add_argument('--load-from', action='append', default=[],
-                   metavar='CONFIG=CKPT')
-    p.add_argument('--compare', nargs=2, metavar=('A', 'B'),
-                   help='compare two fingerprint files and exit')
+    p.add_argument(
+        '--load-from', action='append', default=[], metavar='CONFIG=CKPT')
+    p.add_argument(
+        '--compare',
+        nargs=2,
+        metavar=('A', 'B'),
+        help='compare two fingerprint files and exit')
     p.add_argument('--rtol', type=float, default=1e-5)
     return p.parse_args(argv)
 
@@ -55,7 +58,10 @@ def fingerprint(config: str, workdir: str, iters: int,
         def __init__(self) -> None:
             self.rows: list[dict] = []
 
-        def after_train_iter(self, runner, batch_idx, data_batch=None,
+        def after_train_iter(self,
+                             runner,
+                             batch_idx,
+                             data_batch=None,
                              outputs=None) -> None:
             self.rows.append({k: float(v) for k, v in (outputs or {}).items()})
 
@@ -69,13 +75,13 @@ def fingerprint(config: str, workdir: str, iters: int,
     loader.batch_size = 2
     loader.num_workers = 0
     loader.persistent_workers = False
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters,
-                         val_interval=10**9)
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop', max_iters=iters, val_interval=10**9)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
     cfg.param_scheduler = []
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                        interval=iters, by_epoch=False)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=iters, by_epoch=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.log_level = 'WARNING'
     runner = Runner.from_cfg(cfg)
@@ -101,8 +107,8 @@ def compare(a_path: str, b_path: str, rtol: float) -> int:
             if set(ra) != set(rb):
                 diffs.append(f'iter {i + 1}: keys {sorted(set(ra) ^ set(rb))}')
             for key in sorted(set(ra) & set(rb)):
-                if not math.isclose(ra[key], rb[key], rel_tol=rtol,
-                                    abs_tol=1e-7):
+                if not math.isclose(
+                        ra[key], rb[key], rel_tol=rtol, abs_tol=1e-7):
                     diffs.append(f'iter {i + 1} {key}: {ra[key]:.7g} vs '
                                  f'{rb[key]:.7g}')
         if len(a[config]) != len(b[config]):
@@ -129,13 +135,16 @@ def main(argv=None) -> int:
     os.chdir(workdir)  # the configs' data root is relative: data/synthetic
     result = {}
     for config, original in zip(configs, args.configs):
-        key = osp.relpath(config, osp.dirname(osp.dirname(osp.dirname(
-            osp.abspath(__file__)))))
+        key = osp.relpath(
+            config,
+            osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
         rows = fingerprint(config, workdir, args.iters,
                            load_from.get(original) or load_from.get(key))
         result[key] = rows
-        print(f'{key}: ' + ', '.join(f'{r.get("loss", float("nan")):.6f}'
-                                     for r in rows), flush=True)
+        print(
+            f'{key}: ' + ', '.join(f'{r.get("loss", float("nan")):.6f}'
+                                   for r in rows),
+            flush=True)
     with open(out, 'w') as f:
         json.dump(result, f, indent=1)
     return 0

@@ -23,9 +23,10 @@ synthetic_test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=synthetic_img_scale, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor', 'domain', 'difficulty', 'hard'))
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'domain', 'difficulty', 'hard'))
 ]
 # The mixed split's two datasets; each config adds its pipeline.
 synthetic_mixed_train = dict(

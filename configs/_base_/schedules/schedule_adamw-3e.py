@@ -8,8 +8,13 @@ _base_ = 'mmdet::_base_/schedules/schedule_1x.py'
 max_epochs = 3  # fits the CPU budget (750 iterations at batch 8, ~2 s each)
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-         milestones=[2], gamma=0.1)
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        milestones=[2],
+        gamma=0.1)
 ]
 # From scratch on 2 CPU cores: AdamW converges in a few epochs where mmdet's
 # SGD 0.01-0.02 (tuned for ImageNet-pretrained backbones) does not.

@@ -63,8 +63,9 @@ val_dataloader = dict(
         type='DatasetMixture',
         names=domains,
         label_space=label_space,
-        datasets=[_domain(d, 'val', {{_base_.test_pipeline}})
-                  for d in domains]))
+        datasets=[
+            _domain(d, 'val', {{_base_.test_pipeline}}) for d in domains
+        ]))
 test_dataloader = val_dataloader
 # Each domain scored in its own label space by its own CocoMetric (its
 # ann_file is taken from the dataset), plus the mean over domains.

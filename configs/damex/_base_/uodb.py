@@ -31,20 +31,20 @@ uodb_classes = dict(
           'small-vehicle', 'large-vehicle', 'ship', 'tennis-court',
           'basketball-court', 'storage-tank', 'soccer-ball-field',
           'roundabout', 'harbor', 'swimming-pool', 'helicopter'),
-    coco=('person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus',
-          'train', 'truck', 'boat', 'traffic light', 'fire hydrant',
-          'stop sign', 'parking meter', 'bench', 'bird', 'cat', 'dog',
-          'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra', 'giraffe',
-          'backpack', 'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee',
-          'skis', 'snowboard', 'sports ball', 'kite', 'baseball bat',
-          'baseball glove', 'skateboard', 'surfboard', 'tennis racket',
-          'bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl',
-          'banana', 'apple', 'sandwich', 'orange', 'broccoli', 'carrot',
-          'hot dog', 'pizza', 'donut', 'cake', 'chair', 'couch',
-          'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop',
-          'mouse', 'remote', 'keyboard', 'cell phone', 'microwave', 'oven',
-          'toaster', 'sink', 'refrigerator', 'book', 'clock', 'vase',
-          'scissors', 'teddy bear', 'hair drier', 'toothbrush'),
+    coco=('person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train',
+          'truck', 'boat', 'traffic light', 'fire hydrant', 'stop sign',
+          'parking meter', 'bench', 'bird', 'cat', 'dog', 'horse', 'sheep',
+          'cow', 'elephant', 'bear', 'zebra', 'giraffe', 'backpack',
+          'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee', 'skis',
+          'snowboard', 'sports ball', 'kite', 'baseball bat', 'baseball glove',
+          'skateboard', 'surfboard', 'tennis racket', 'bottle', 'wine glass',
+          'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple',
+          'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza',
+          'donut', 'cake', 'chair', 'couch', 'potted plant', 'bed',
+          'dining table', 'toilet', 'tv', 'laptop', 'mouse', 'remote',
+          'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink',
+          'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear',
+          'hair drier', 'toothbrush'),
     watercolor=_watercolor,
     clipart=_voc,
     comic=_watercolor,
@@ -57,9 +57,12 @@ uodb_classes = dict(
     deeplesion=('lesion', ))
 # COCO names of VOC classes: the same objects, so one unified id each.
 uodb_synonyms = {
-    'airplane': 'aeroplane', 'motorcycle': 'motorbike',
-    'dining table': 'diningtable', 'couch': 'sofa',
-    'potted plant': 'pottedplant', 'tv': 'tvmonitor'
+    'airplane': 'aeroplane',
+    'motorcycle': 'motorbike',
+    'dining table': 'diningtable',
+    'couch': 'sofa',
+    'potted plant': 'pottedplant',
+    'tv': 'tvmonitor'
 }
 
 
@@ -107,8 +110,7 @@ train_dataloader = dict(
         names=list(uodb_classes),
         label_space=label_space,
         datasets=[
-            _uodb(n, 'train', {{_base_.train_pipeline}})
-            for n in uodb_classes
+            _uodb(n, 'train', {{_base_.train_pipeline}}) for n in uodb_classes
         ]))
 val_dataloader = dict(
     dataset=dict(

@@ -27,8 +27,10 @@ class DatasetRatioSampler(MultiDataSampler):
         round_up: as ``MultiDataSampler``.
     """
 
-    def __init__(self, dataset, dataset_ratio: Sequence[float] |
-                 Mapping[str, float], seed: int | None = None,
+    def __init__(self,
+                 dataset,
+                 dataset_ratio: Sequence[float] | Mapping[str, float],
+                 seed: int | None = None,
                  round_up: bool = True) -> None:
         if not hasattr(dataset, 'datasets'):
             raise TypeError('DatasetRatioSampler needs a DatasetMixture (or '
@@ -48,8 +50,10 @@ class DatasetRatioSampler(MultiDataSampler):
             raise ValueError(
                 f'DatasetRatioSampler: dataset_ratio={ratio}; give {num} '
                 'non-negative weights (one per dataset) with a positive sum')
-        empty = [i for i, d in enumerate(dataset.datasets)
-                 if len(d) == 0 and ratio[i] > 0]
+        empty = [
+            i for i, d in enumerate(dataset.datasets)
+            if len(d) == 0 and ratio[i] > 0
+        ]
         if empty:
             raise ValueError(f'DatasetRatioSampler: datasets {empty} are '
                              'empty but have a positive ratio')

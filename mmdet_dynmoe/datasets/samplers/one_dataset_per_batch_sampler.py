@@ -27,7 +27,9 @@ class OneDatasetPerBatchSampler(MultiDataAspectRatioBatchSampler):
         drop_last: drop each dataset's last incomplete batch.
     """
 
-    def __init__(self, sampler: Sampler, batch_size: int | Sequence[int],
+    def __init__(self,
+                 sampler: Sampler,
+                 batch_size: int | Sequence[int],
                  drop_last: bool = True) -> None:
         dataset = getattr(sampler, 'dataset', None)
         if not hasattr(dataset, 'get_dataset_source'):

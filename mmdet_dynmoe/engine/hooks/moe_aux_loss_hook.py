@@ -1,11 +1,10 @@
 """MoEAuxLossHook: collect MoE routing losses of a config-built model."""
 from __future__ import annotations
 
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 
-from mmdet.registry import HOOKS
 from mmdet_dynmoe.models import attach_moe_aux_losses
-
 from ..model_loading import unwrap_model
 
 
