@@ -3,7 +3,7 @@
 Used by tools/calibrate_dynamicdet.py and tools/sweep_dynamicdet.py. Both
 paths run once on every validation image; since batched dynamic inference
 returns exactly the chosen detector's per-image result (pinned by
-tests/test_dynamicdet.py), the AP at any threshold is the AP of the
+tests/dynamicdet/test_dynamicdet.py), the AP at any threshold is the AP of the
 per-image choice between the two stored results.
 """
 from __future__ import annotations

@@ -13,7 +13,7 @@ loss in :mod:`mmdet_dynmoe.damex`).
 """
 from .collect import (clear_moe_aux_losses, moe_layers, pop_moe_aux_losses,
                       pop_moe_routing)
-from .dispatch import DISPATCH_MODES, dispatch, select_dispatch
+from .dispatch import DISPATCH_PATHS, dispatch, select_dispatch
 from .experts import GroupedExperts
 from .layer import MoELayer, RoutingRecord
 from .losses import load_balancing_loss, mean_over_tokens, router_z_loss
@@ -24,7 +24,7 @@ from .token_layout import TokenLayout, flatten_tokens
 from .upcycle import split_dense_mlp, upcycle_dense_mlp, upcycled_router_weight
 
 __all__ = [
-    'DISPATCH_MODES', 'GroupedExperts', 'MoELayer', 'ROUTERS', 'Router',
+    'DISPATCH_PATHS', 'GroupedExperts', 'MoELayer', 'ROUTERS', 'Router',
     'RouterOutput', 'RoutingRecord', 'RoutingStats', 'TokenLayout',
     'TopKRouter', 'build_router', 'clear_moe_aux_losses', 'dispatch',
     'flatten_tokens', 'load_balancing_loss', 'mean_over_tokens', 'moe_layers',
@@ -43,6 +43,9 @@ _MOVED = {
 
 
 def __getattr__(name: str):
+    if name == 'DISPATCH_MODES':
+        raise ImportError('mmdet_dynmoe.moe.DISPATCH_MODES is now '
+                          'DISPATCH_PATHS (one name for a dispatch path)')
     if name in _MOVED:
         raise ImportError(f'mmdet_dynmoe.moe.{name} moved: import it from '
                           f'{_MOVED[name]}')

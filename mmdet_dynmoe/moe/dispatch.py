@@ -10,7 +10,8 @@ per-token reference):
 ``grouped_mm``
     Same sorted layout, one ``grouped_mm`` kernel per linear layer and no
     host sync (the whole layer is written to run without one when every
-    token is valid; ``tests/test_moe_engine_cuda.py`` checks it on a GPU).
+    token is valid; ``tests/moe/test_moe_engine_cuda.py`` checks it on a
+    GPU).
     Fast on CUDA for bf16 on SM90+ (Hopper).
 ``dense``
     Every expert on every token with batched matmuls, combined with a dense
@@ -31,23 +32,23 @@ from torch import Tensor
 
 from .experts import GroupedExperts, grouped_mm_available
 
-DISPATCH_MODES = ('auto', 'loop', 'grouped_mm', 'dense')
+DISPATCH_PATHS = ('auto', 'loop', 'grouped_mm', 'dense')
 
 #: ``auto`` uses the dense path while ``num_tokens * num_experts`` is at most
 #: this. CPU: never; reading every expert's weights costs more than the
 #: loop's scatter even for one token (``tools/benchmark_moe.py --sizes 1x1``:
 #: 3.31 vs 0.41 ms, 16 x 1024 experts). CUDA: launch-bound at small sizes,
-#: where its few kernels beat the sorted paths' ~20; the value is not yet
-#: measured on a GPU.
+#: where its few kernels beat the sorted paths' ~20 (how this value was set
+#: and measured: docs/moe_engine.md).
 DENSE_MAX_TOKEN_EXPERTS = {'cpu': 0, 'cuda': 65536}
 
 
-def check_dispatch_mode(mode: str) -> str:
-    """Validate a ``dispatch`` config value."""
-    if mode not in DISPATCH_MODES:
-        raise ValueError(f'dispatch={mode!r} is not allowed; allowed: '
-                         f'{list(DISPATCH_MODES)}')
-    return mode
+def check_dispatch_path(path: str) -> str:
+    """Validate a ``dispatch`` config value (a dispatch path)."""
+    if path not in DISPATCH_PATHS:
+        raise ValueError(f'dispatch={path!r} is not allowed; allowed: '
+                         f'{list(DISPATCH_PATHS)}')
+    return path
 
 
 def select_dispatch(num_tokens: int, num_experts: int, device: torch.device,
@@ -108,7 +109,7 @@ def dispatch_sorted(x: Tensor,
                     weights: Tensor,
                     indices: Tensor,
                     experts: GroupedExperts,
-                    mode: str,
+                    path: str,
                     keep: Optional[Tensor] = None) -> Tensor:
     """``loop`` / ``grouped_mm`` paths.
 
@@ -117,7 +118,7 @@ def dispatch_sorted(x: Tensor,
         weights: (T, k) fp32 combination weights.
         indices: (T, k) expert indices.
         experts: the experts.
-        mode: ``'loop'`` or ``'grouped_mm'``.
+        path: ``'loop'`` or ``'grouped_mm'``.
         keep: optional (T, k) bool; False slots are not computed.
 
     Returns:
@@ -139,7 +140,7 @@ def dispatch_sorted(x: Tensor,
         right=True,
         out_int32=True)
     x_sorted = x.index_select(0, order // top_k)
-    if mode == 'loop':
+    if path == 'loop':
         ends_host = ends.tolist()  # the loop needs sizes on the host
         counts_host = [b - a for a, b in zip([0] + ends_host, ends_host)]
         y_kept = experts.forward_loop(x_sorted[:ends_host[-1]], counts_host)
@@ -147,7 +148,7 @@ def dispatch_sorted(x: Tensor,
             y_kept,
             y_kept.new_zeros(flat.shape[0] - ends_host[-1], x.shape[1])
         ])
-    elif mode == 'grouped_mm':
+    elif path == 'grouped_mm':
         # Dropped slots (bucket E) take expert E-1's bias; zeroed below.
         rows = expert_of_row if keep is None else expert_of_row.clamp(
             max=num_experts - 1)
@@ -156,7 +157,7 @@ def dispatch_sorted(x: Tensor,
             y_sorted = y_sorted.masked_fill(
                 (expert_of_row == num_experts).unsqueeze(1), 0)
     else:
-        raise ValueError(f'dispatch_sorted: mode={mode!r}')
+        raise ValueError(f'dispatch_sorted: path={path!r}')
     y_slots = y_sorted.new_empty(y_sorted.shape).index_copy(0, order, y_sorted)
     return combine_slots(y_slots, weights)
 
@@ -182,7 +183,7 @@ def dispatch(x: Tensor,
              weights: Tensor,
              indices: Tensor,
              experts: GroupedExperts,
-             mode: str = 'auto',
+             path: str = 'auto',
              keep: Optional[Tensor] = None) -> Tensor:
     """Run the chosen experts of every token and combine them.
 
@@ -191,15 +192,15 @@ def dispatch(x: Tensor,
         weights: (T, k) fp32 combination weights.
         indices: (T, k) int64 expert indices.
         experts: :class:`GroupedExperts` with ``E`` experts.
-        mode: one of :data:`DISPATCH_MODES`.
+        path: one of :data:`DISPATCH_PATHS`.
         keep: optional (T, k) bool capacity mask.
 
     Returns:
         (T, C) ``sum_j weights[t, j] * expert_{indices[t, j]}(x[t])``.
     """
-    if mode == 'auto':
-        mode = select_dispatch(x.shape[0], experts.num_experts, x.device,
+    if path == 'auto':
+        path = select_dispatch(x.shape[0], experts.num_experts, x.device,
                                x.dtype)
-    if mode == 'dense':
+    if path == 'dense':
         return dispatch_dense(x, weights, indices, experts, keep)
-    return dispatch_sorted(x, weights, indices, experts, mode, keep)
+    return dispatch_sorted(x, weights, indices, experts, path, keep)

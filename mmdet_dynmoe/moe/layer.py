@@ -19,7 +19,7 @@ from typing import NamedTuple, Optional
 import torch
 from torch import Tensor, nn
 
-from .dispatch import capacity_keep_mask, check_dispatch_mode, dispatch
+from .dispatch import capacity_keep_mask, check_dispatch_path, dispatch
 from .experts import GroupedExperts
 from .losses import check_loss_scope, load_balancing_loss, router_z_loss
 from .router import RouterOutput, build_router
@@ -121,7 +121,7 @@ class MoELayer(nn.Module):
         self.top_k = top_k
         self.routed_scale = routed_scale
         self.capacity_factor = capacity_factor
-        self.dispatch = check_dispatch_mode(dispatch)
+        self.dispatch = check_dispatch_path(dispatch)
         self.balance_loss_weight = balance_loss_weight
         self.z_loss_weight = z_loss_weight
         self.loss_scope = check_loss_scope(loss_scope)

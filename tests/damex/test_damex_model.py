@@ -322,6 +322,7 @@ def test_mapping_that_names_a_missing_dataset_stops_training(
         runner.train()
 
 
+@pytest.mark.slow
 def test_uodb_damex_config_passes_a_training_step_on_its_layout(
         tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

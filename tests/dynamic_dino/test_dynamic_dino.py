@@ -86,6 +86,7 @@ def test_dense_control_freezes_the_same_parts_around_dense_ffns(
         for n, p in model.named_parameters() if p.requires_grad)
 
 
+@pytest.mark.slow
 def test_moe_tuning_trains_only_the_trainable_parts_and_resumes(
         tiny_synthetic, dense_checkpoint, tmp_path):
     config = MOE

@@ -547,6 +547,7 @@ def test_paper_scale_config_builds_and_trains_a_step_on_coco_layout(
 # -- calibration and sweep tools ----------------------------------------------
 
 
+@pytest.mark.slow
 def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
         tiny_synthetic, tmp_path, monkeypatch):
     from mmdet_dynmoe.dynamicdet import calibration_file

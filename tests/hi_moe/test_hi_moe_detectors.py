@@ -130,6 +130,7 @@ def test_hi_moe_ablations_differ_from_hi_moe_only_in_the_router():
                     config
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', [
     'hi-moe-dino-4scale_r50-e16g4_12e_coco.py',
     'hi-moe-dino-4scale_r50-e16g4-encdec_12e_coco.py'

@@ -95,6 +95,7 @@ def test_the_wheel_ships_our_configs(installed_wheel):
     assert osp.isfile(shipped) and not osp.islink(shipped)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('style,command', [
     ('stock', ['mim', 'train', 'mmdet']),
     ('scope', ['mim', 'train', 'mmdet_dynmoe']),

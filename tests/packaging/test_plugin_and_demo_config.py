@@ -51,6 +51,7 @@ def _run(cmd: list[str], cwd: str) -> str:
     return out
 
 
+@pytest.mark.slow
 def test_mim_train_plugin_package_and_mim_test_mmdet(tiny_synthetic, tmp_path):
     cfg = tiny_dino_cfg(tiny_synthetic, str(tmp_path / 'work'))
     cfg.log_level = 'INFO'  # the metrics are logged at INFO
