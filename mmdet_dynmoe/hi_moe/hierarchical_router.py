@@ -183,13 +183,11 @@ class HierarchicalRouter(Router):
 
     def forward(self,
                 x: Tensor,
-                expert_mask: Optional[Tensor] = None,
                 layout: Optional[TokenLayout] = None) -> RouterOutput:
         """Route ``T`` tokens of ``I`` images.
 
         Args:
             x: (T, C) token features (valid tokens only).
-            expert_mask: optional (T, E) bool of further allowed experts.
             layout: image of each token; None = all tokens one image.
 
         Returns:
@@ -229,8 +227,6 @@ class HierarchicalRouter(Router):
         if self.expert_routing == 'image':
             logits = logits[unit]  # (T, E): every token gets its image's
         allowed = allowed[unit]
-        if expert_mask is not None:
-            allowed = allowed & expert_mask
         probs = logits.masked_fill(~allowed, float('-inf')).softmax(dim=-1)
         weights, indices = probs.topk(self.top_k, dim=-1)
         if self.normalize:

@@ -13,7 +13,6 @@ and compute none.
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from torch import nn
@@ -21,7 +20,8 @@ from torch import nn
 from mmdet_dynmoe.moe import (clear_moe_aux_losses, moe_layers,
                               pop_moe_aux_losses)
 
-_ATTACHED = '_moe_aux_losses_attached'
+#: attribute of a hooked detector: the collection settings of its hooks.
+_ATTACHED = '_moe_routing_loss_collection'
 
 
 def _clear(module: nn.Module, args: tuple) -> None:
@@ -42,9 +42,9 @@ def add_routing_losses(losses: dict, routing: dict) -> dict:
 
 
 def _add_to_loss_dict(module: nn.Module, args: tuple, kwargs: dict,
-                      output: Any, per_layer: bool) -> Any:
+                      output: Any) -> Any:
     mode = kwargs.get('mode', args[2] if len(args) > 2 else 'tensor')
-    aux = pop_moe_aux_losses(module, per_layer=per_layer)
+    aux = pop_moe_aux_losses(module, **getattr(module, _ATTACHED))
     if mode == 'loss' and isinstance(output, dict) and aux:
         add_routing_losses(output, aux)
     return output
@@ -54,7 +54,8 @@ def attach_moe_aux_losses(detector: nn.Module, per_layer: bool = False) -> int:
     """Make ``detector.loss()`` outputs include its MoE routing losses.
 
     Idempotent; call it again after adding MoE layers (it also switches on
-    loss recording of layers added since).
+    loss recording of layers added since). The last call's ``per_layer``
+    applies.
 
     Args:
         detector: the (unwrapped) detector.
@@ -66,9 +67,9 @@ def attach_moe_aux_losses(detector: nn.Module, per_layer: bool = False) -> int:
     layers = moe_layers(detector)
     for _, layer in layers:
         layer.record_aux = True
-    if not getattr(detector, _ATTACHED, False):
+    if getattr(detector, _ATTACHED, None) is None:
         detector.register_forward_pre_hook(_clear)
-        detector.register_forward_hook(
-            partial(_add_to_loss_dict, per_layer=per_layer), with_kwargs=True)
-        setattr(detector, _ATTACHED, True)
+        detector.register_forward_hook(_add_to_loss_dict, with_kwargs=True)
+    # the collection settings the hooks read (the latest call's)
+    setattr(detector, _ATTACHED, dict(per_layer=per_layer))
     return len(layers)

@@ -165,12 +165,10 @@ class MoELayer(nn.Module):
 
     def forward(self,
                 x: Tensor,
-                expert_mask: Optional[Tensor] = None,
                 valid: Optional[Tensor] = None,
                 context: Optional[Tensor] = None) -> Tensor:
         """Args:
             x: (B, N, C) tokens of ``B`` images, or (T, C) of one image.
-            expert_mask: optional (B, N, E) / (T, E) bool of allowed experts.
             valid: optional (B, N) / (T,) bool, False for padding: padded
                 tokens are neither routed nor computed (their output is the
                 layer's bias) and do not count in losses or statistics.
@@ -183,11 +181,7 @@ class MoELayer(nn.Module):
         """
         shape = x.shape
         flat, layout, selected = flatten_tokens(x, valid, context)
-        if expert_mask is not None:
-            expert_mask = expert_mask.reshape(-1, self.num_experts)
-            if selected is not None:
-                expert_mask = expert_mask[selected]
-        route = self.router(flat, expert_mask, layout)
+        route = self.router(flat, layout)
         keep = None
         if self.training and self.capacity_factor is not None:
             capacity = math.ceil(self.capacity_factor * flat.shape[0] *

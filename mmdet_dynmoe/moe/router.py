@@ -40,7 +40,7 @@ class RouterOutput(NamedTuple):
 class Router(nn.Module):
     """What :class:`~mmdet_dynmoe.moe.MoELayer` needs from a router.
 
-    ``forward(x (T, C), expert_mask (T, E) | None, layout) -> RouterOutput``
+    ``forward(x (T, C), layout) -> RouterOutput``
     and, for a router with losses of its own (e.g. over expert groups),
     :meth:`losses`, which the layer adds to its generic routing losses in
     training. Subclasses register their type name in :data:`ROUTERS`.
@@ -110,14 +110,11 @@ class TopKRouter(Router):
 
     def forward(self,
                 x: Tensor,
-                expert_mask: Optional[Tensor] = None,
                 layout: Optional[TokenLayout] = None) -> RouterOutput:
         """Route tokens.
 
         Args:
             x: (T, C) token features, any float dtype.
-            expert_mask: optional (T, E) bool, True where a token may use an
-                expert. Every row needs at least ``top_k`` allowed experts.
             layout: the tokens' images; unused (every token is routed on
                 its own).
 
@@ -132,10 +129,7 @@ class TopKRouter(Router):
         logits = F.linear(x, self.gate.weight.float(), bias)
         if self.training and self.noise_std > 0:
             logits = logits + torch.randn_like(logits) * self.noise_std
-        scores = logits
-        if expert_mask is not None:
-            scores = logits.masked_fill(~expert_mask, float('-inf'))
-        probs = scores.softmax(dim=-1)
+        probs = logits.softmax(dim=-1)
         weights, indices = probs.topk(self.top_k, dim=-1)
         if self.normalize:
             weights = weights / weights.sum(dim=-1, keepdim=True)

@@ -224,6 +224,25 @@ def test_one_dataset_per_batch_option_never_mixes(synthetic_cfg):
     assert len({s.metainfo['dataset_id'] for s in batch['data_samples']}) == 1
 
 
+def test_one_dataset_per_batch_takes_a_batch_size_per_dataset(synthetic_cfg):
+    loader = _loader(
+        synthetic_cfg,
+        batch_size=1,
+        batch_sampler=dict(
+            type='OneDatasetPerBatchSampler',
+            batch_size=[1, 2, 3, 4],
+            drop_last=False))
+    sizes = {}
+    for batch in loader:
+        ids = {s.metainfo['dataset_id'] for s in batch['data_samples']}
+        assert len(ids) == 1
+        sizes.setdefault(ids.pop(), set()).add(len(batch['data_samples']))
+    # each dataset's batches are at most its size; drop_last=False keeps
+    # the last, smaller one
+    assert all(max(s) <= d + 1 for d, s in sizes.items())
+    assert max(sizes[3]) == 4 and set(sizes) == {0, 1, 2, 3}
+
+
 def test_ratio_sampler_follows_the_ratios(train_mixture):
     ratio = dict(studio=4, street=2, night=1, paper=1)
     sampler = DatasetRatioSampler(train_mixture, ratio, seed=0)
@@ -516,6 +535,25 @@ def test_pipeline_without_pack_inputs_is_an_error(synthetic_cfg):
             ValueError, match="dataset 'night' has no "
             'PackDetInputs'):
         DATASETS.build(cfg)
+
+
+def test_pipeline_packed_by_an_outer_wrapper_is_allowed_when_asked(
+        synthetic_cfg):
+    cfg = _tiny_mixture_cfg(synthetic_cfg)
+    for ds in cfg.datasets:
+        ds.pipeline = ds.pipeline[:-1]  # no PackDetInputs
+    cfg.require_pack_inputs = False
+    sample = DATASETS.build(cfg)[0]
+    assert sample['dataset_name'] == 'studio'  # tagged, left unpacked
+
+
+def test_lazy_mixture_initialises_on_first_use(synthetic_cfg):
+    cfg = _tiny_mixture_cfg(synthetic_cfg)
+    cfg.lazy_init = True
+    mixture = DATASETS.build(cfg)
+    assert mixture.label_space is None  # nothing read yet
+    assert len(mixture.metainfo['classes']) == 17  # reads the files
+    assert mixture.label_space is not None
 
 
 def test_custom_meta_keys_still_get_the_dataset_keys(synthetic_cfg):

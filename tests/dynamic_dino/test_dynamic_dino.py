@@ -193,3 +193,6 @@ def test_text_prompt_longer_than_the_encoder_limit_is_refused(
         hook.before_train(runner_with(long_names))
     with pytest.warns(UserWarning, match='test text prompt'):
         hook.before_test(runner_with(long_names))
+    lenient = HOOKS.build(dict(type='TextPromptLengthHook', strict=False))
+    with pytest.warns(UserWarning, match='train text prompt'):
+        lenient.before_train(runner_with(long_names))

@@ -731,3 +731,12 @@ def test_former_router_key_and_checkpoints_still_load():
     new.load_state_dict(state, strict=True)
     for key, value in old.state_dict().items():
         assert torch.equal(new.state_dict()[key], value), key
+
+
+def test_difficulty_router_reads_the_levels_it_is_given():
+    model = _build(step=1, difficulty_router=dict(levels=(2, )))
+    assert model.router_levels == (2, )
+    assert model.difficulty_router.in_channels == (
+        model.backbone.level_channels[2], )
+    with pytest.raises(ValueError, match=r'levels=\(9,\) must be backbone'):
+        _build(step=1, difficulty_router=dict(levels=(9, )))

@@ -53,10 +53,12 @@ def _reference(layer: MoELayer, x, valid, context):
         for n in range(N):
             if not valid[b, n]:
                 continue
-            logits = wi @ torch.cat([x[b, n].double(), gp])
+            source = torch.cat([x[b, n].double(), gp]) \
+                if r.scene_to_instance else x[b, n].double()
+            logits = wi @ source
             p = torch.softmax(logits[allowed], 0)
             best = sorted(range(len(allowed)), key=lambda i: -p[i])[:r.top_k]
-            total = sum(p[i] for i in best)
+            total = sum(p[i] for i in best) if r.normalize else 1.0
             weights = {
                 allowed[i]:
                 p[i] / total * gate[allowed[i] // r.experts_per_group]
@@ -71,11 +73,17 @@ def _reference(layer: MoELayer, x, valid, context):
     return out
 
 
-@pytest.mark.parametrize('renormalize_combined', [False, True])
+@pytest.mark.parametrize('options', [
+    dict(),
+    dict(renormalize_combined=True),
+    dict(temperature=0.5),
+    dict(scene_to_instance=False),
+    dict(normalize=False),
+])
 @pytest.mark.parametrize('dispatch', ['loop', 'dense'])
 def test_hierarchical_moe_matches_a_slow_per_image_reference(
-        dispatch, renormalize_combined):
-    layer = _layer(renormalize_combined=renormalize_combined)
+        dispatch, options):
+    layer = _layer(**options)
     layer.dispatch = dispatch
     layer.eval()
     x = torch.randn(3, 7, C)
@@ -227,3 +235,18 @@ def test_bad_hierarchical_router_configs_fail_at_build(kwargs, message):
             num_experts,
             top_k,
             router_cfg=dict(type='HierarchicalRouter', **kwargs))
+
+
+def test_router_noise_changes_training_routing_only():
+    layer = _layer(noise_std=1.0)
+    x = torch.randn(3, 10, C)
+    layer.eval()
+    torch.testing.assert_close(layer(x), layer(x))  # eval: no noise
+    clean = _layer()
+    clean.eval()
+    torch.testing.assert_close(layer(x), clean(x))
+    layer.train()
+    torch.manual_seed(1)
+    first = layer.router(x.flatten(0, 1)).indices
+    torch.manual_seed(2)
+    assert not torch.equal(first, layer.router(x.flatten(0, 1)).indices)

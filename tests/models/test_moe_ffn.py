@@ -204,6 +204,79 @@ class ToyModel(BaseModel):
         return out
 
 
+def test_per_layer_losses_name_each_layer_and_the_last_setting_wins():
+    model = torch.nn.Sequential(ToyModel().ffn, ToyModel().ffn)
+
+    class Wrapper(BaseModel):
+
+        def __init__(self):
+            super().__init__()
+            self.net = model
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            out = self.net(inputs)
+            return dict(loss_task=out.mean()) if mode == 'loss' else out
+
+    wrapper = Wrapper().train()
+    x = torch.randn(2, 6, 8)
+
+    class Runner:
+        pass
+
+    runner = Runner()
+    runner.model = wrapper
+    HOOKS.build(dict(type='MoEAuxLossHook')).before_run(runner)
+    assert set(wrapper(
+        x, mode='loss')) == {'loss_task', 'loss_moe_balance', 'loss_moe_z'}
+    HOOKS.build(dict(type='MoEAuxLossHook', per_layer=True)).before_run(runner)
+    assert set(wrapper(x, mode='loss')) == {
+        'loss_task', 'moe0.loss_moe_balance', 'moe0.loss_moe_z',
+        'moe1.loss_moe_balance', 'moe1.loss_moe_z'
+    }
+
+
+def test_moe_ffn_takes_mmcv_ffn_keys_and_expert_channels():
+    x = torch.randn(2, 5, 8)
+    plain = MODELS.build(
+        dict(
+            type='MoEFFN',
+            embed_dims=8,
+            feedforward_channels=16,
+            num_experts=4,
+            top_k=2,
+            expert_channels=6))
+    assert plain.moe.experts.hidden_channels == 6
+    with pytest.raises(ValueError, match='contradicts granularity=2'):
+        MODELS.build(
+            dict(
+                type='MoEFFN',
+                embed_dims=8,
+                feedforward_channels=16,
+                num_experts=4,
+                top_k=2,
+                expert_channels=6,
+                granularity=2))
+    torch.manual_seed(0)
+    ffn = MODELS.build(
+        dict(
+            type='MoEFFN',
+            embed_dims=8,
+            feedforward_channels=16,
+            num_experts=4,
+            top_k=2,
+            act_cfg=dict(type='GELU'),
+            layer_scale_init_value=0.5,
+            add_identity=False,
+            dropout_layer=dict(type='DropPath', drop_prob=0.5))).eval()
+    assert isinstance(ffn.moe.experts.activation, torch.nn.GELU)
+    # eval: no drop path; layer scale halves the MoE output, no residual
+    torch.testing.assert_close(ffn(x), 0.5 * ffn.moe(x))
+    ffn.train()
+    torch.manual_seed(1)
+    dropped = ffn(torch.randn(8, 5, 8))
+    assert (dropped.flatten(1).abs().sum(1) == 0).any()  # paths dropped
+
+
 def test_moe_aux_loss_hook_wires_config_built_moe_ffn():
     model = ToyModel().train()
     x = torch.randn(2, 6, 8)

@@ -353,3 +353,17 @@ def test_pop_moe_aux_losses_sums_or_averages_over_layers():
 def test_negative_loss_weights_fail_at_build():
     with pytest.raises(ValueError, match='balance_loss_weight=-0.1 must be'):
         MoELayer(8, 8, 4, 2, balance_loss_weight=-0.1)
+
+
+def test_top_k_router_options_noise_jitter_and_raw_weights():
+    from mmdet_dynmoe.moe import TopKRouter
+    x = torch.randn(20, 16)
+    for options in (dict(noise_std=1.0), dict(jitter_eps=0.5)):
+        router = TopKRouter(16, 6, 2, **options)
+        router.eval()
+        torch.testing.assert_close(router(x).logits, router(x).logits)
+        router.train()
+        assert not torch.equal(router(x).logits, router(x).logits)
+    raw = TopKRouter(16, 6, 2, normalize=False).eval()(x)
+    torch.testing.assert_close(raw.weights, raw.probs.gather(1, raw.indices))
+    assert (raw.weights.sum(-1) < 1).all()
