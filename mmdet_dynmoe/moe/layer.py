@@ -181,7 +181,12 @@ class MoELayer(nn.Module):
         """
         shape = x.shape
         flat, layout, selected = flatten_tokens(x, valid, context)
-        route = self.router(flat, layout)
+        # Routing in fp32 whatever the autocast state: autocast would recast
+        # the router's matmuls to bf16/fp16, whose rounding ties the
+        # replicated logits of an upcycled layer (tokens then mix slices of
+        # different copies) and perturbs top-k choices.
+        with torch.autocast(flat.device.type, enabled=False):
+            route = self.router(flat, layout)
         keep = None
         if self.training and self.capacity_factor is not None:
             capacity = math.ceil(self.capacity_factor * flat.shape[0] *

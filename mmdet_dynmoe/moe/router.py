@@ -44,6 +44,8 @@ class Router(nn.Module):
     and, for a router with losses of its own (e.g. over expert groups),
     :meth:`losses`, which the layer adds to its generic routing losses in
     training. Subclasses register their type name in :data:`ROUTERS`.
+    The layer calls the router with autocast disabled; a router computes in
+    fp32 (it casts ``x``) and returns fp32 tensors.
     """
 
     def reset_parameters(self) -> None:

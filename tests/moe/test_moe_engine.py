@@ -367,3 +367,41 @@ def test_top_k_router_options_noise_jitter_and_raw_weights():
     raw = TopKRouter(16, 6, 2, normalize=False).eval()(x)
     torch.testing.assert_close(raw.weights, raw.probs.gather(1, raw.indices))
     assert (raw.weights.sum(-1) < 1).all()
+
+
+def test_routing_stays_fp32_under_autocast_and_upcycling_stays_exact():
+    from mmdet_dynmoe.moe import TokenLayout  # noqa: F401  (engine import)
+    torch.manual_seed(0)
+    dims, hidden, num_copies, k = 64, 256, 4, 2
+    fc1, fc2 = torch.nn.Linear(dims, hidden), torch.nn.Linear(hidden, dims)
+    layer = MoELayer(dims, hidden // k, num_copies * k, k).eval()
+    upcycle_dense_mlp(layer, fc1.weight.data, fc1.bias.data,
+                      fc2.weight.data, fc2.bias.data, num_copies, k)
+    x = torch.randn(1200, dims)
+
+    def dense(t):
+        return fc2(torch.relu(fc1(t)))
+
+    logits = []
+    layer.router.register_forward_hook(
+        lambda mod, args, out: logits.append(out.logits))
+    with torch.no_grad():
+        exact = dense(x)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            dense_bf16 = dense(x)
+            moe_bf16 = layer(x)
+    assert logits[-1].dtype == torch.float32
+    dense_err = (dense_bf16.float() - exact).abs().max()
+    moe_err = (moe_bf16.float() - exact).abs().max()
+    # the upcycled layer is as exact as the dense FFN in bf16 (bf16 routing
+    # ties replicated logits: tokens mix slices of different copies)
+    assert moe_err <= 4 * dense_err, (moe_err, dense_err)
+    for name in ('HierarchicalRouter', ):
+        hier = make_layer(router_cfg=dict(type=name, num_groups=3,
+                                          top_groups=2))
+        hier.router.register_forward_hook(
+            lambda mod, args, out: logits.append(out))
+        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+            hier(torch.randn(2, 10, 16))
+        assert logits[-1].logits.dtype == torch.float32
+        assert logits[-1].group_probs.dtype == torch.float32
