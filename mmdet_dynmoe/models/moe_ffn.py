@@ -157,6 +157,10 @@ class MoEFFN(BaseModule):
         # iteration's graph alive.
         self.moe.record_aux = False
         self._warned_uncollected = False
+        # (valid, context) masks of the next forward call only, set by the
+        # enclosing DETR layer's pre-hook (see token_masks.py)
+        self._token_masks: tuple[Optional[Tensor],
+                                 Optional[Tensor]] = (None, None)
         self.out_drop = nn.Dropout(ffn_drop)
         self.dropout_layer = build_dropout(
             dropout_layer) if dropout_layer else nn.Identity()
@@ -178,7 +182,7 @@ class MoEFFN(BaseModule):
         """x: (B, N, embed_dims) or (T, embed_dims); identity: same shape or
         None (= x). Masks set by :meth:`set_token_masks` apply to this call.
         """
-        valid, context = getattr(self, '_token_masks', (None, None))
+        valid, context = self._token_masks
         self._token_masks = (None, None)
         if self.training and not self.moe.record_aux and \
                 not self._warned_uncollected:

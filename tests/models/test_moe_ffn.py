@@ -182,20 +182,25 @@ def test_routing_losses_reach_the_detector_loss_dict(tiny_synthetic, tmp_path):
     assert all(not layer._aux for _, layer in moe_layers(model))
 
 
+def _small_moe_ffn(**kw) -> MoEFFN:
+    """An 8 -> 16 -> 8 MoEFFN with 4 experts, top-2, built from a config."""
+    return MODELS.build(
+        dict(
+            type='MoEFFN',
+            embed_dims=8,
+            feedforward_channels=16,
+            num_experts=4,
+            top_k=2,
+            **kw))
+
+
 class ToyModel(BaseModel):
     """A non-DETR model whose MoEFFN comes from its own config."""
 
     def __init__(self):
         super().__init__()
-        self.ffn = MODELS.build(
-            dict(
-                type='MoEFFN',
-                embed_dims=8,
-                feedforward_channels=16,
-                num_experts=4,
-                top_k=2,
-                balance_loss_weight=0.01,
-                z_loss_weight=0.001))
+        self.ffn = _small_moe_ffn(
+            balance_loss_weight=0.01, z_loss_weight=0.001)
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
         out = self.ffn(inputs)
@@ -237,37 +242,16 @@ def test_per_layer_losses_name_each_layer_and_the_last_setting_wins():
 
 def test_moe_ffn_takes_mmcv_ffn_keys_and_expert_channels():
     x = torch.randn(2, 5, 8)
-    plain = MODELS.build(
-        dict(
-            type='MoEFFN',
-            embed_dims=8,
-            feedforward_channels=16,
-            num_experts=4,
-            top_k=2,
-            expert_channels=6))
+    plain = _small_moe_ffn(expert_channels=6)
     assert plain.moe.experts.hidden_channels == 6
     with pytest.raises(ValueError, match='contradicts granularity=2'):
-        MODELS.build(
-            dict(
-                type='MoEFFN',
-                embed_dims=8,
-                feedforward_channels=16,
-                num_experts=4,
-                top_k=2,
-                expert_channels=6,
-                granularity=2))
+        _small_moe_ffn(expert_channels=6, granularity=2)
     torch.manual_seed(0)
-    ffn = MODELS.build(
-        dict(
-            type='MoEFFN',
-            embed_dims=8,
-            feedforward_channels=16,
-            num_experts=4,
-            top_k=2,
-            act_cfg=dict(type='GELU'),
-            layer_scale_init_value=0.5,
-            add_identity=False,
-            dropout_layer=dict(type='DropPath', drop_prob=0.5))).eval()
+    ffn = _small_moe_ffn(
+        act_cfg=dict(type='GELU'),
+        layer_scale_init_value=0.5,
+        add_identity=False,
+        dropout_layer=dict(type='DropPath', drop_prob=0.5)).eval()
     assert isinstance(ffn.moe.experts.activation, torch.nn.GELU)
     # eval: no drop path; layer scale halves the MoE output, no residual
     torch.testing.assert_close(ffn(x), 0.5 * ffn.moe(x))

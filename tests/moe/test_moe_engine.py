@@ -370,13 +370,12 @@ def test_top_k_router_options_noise_jitter_and_raw_weights():
 
 
 def test_routing_stays_fp32_under_autocast_and_upcycling_stays_exact():
-    from mmdet_dynmoe.moe import TokenLayout  # noqa: F401  (engine import)
     torch.manual_seed(0)
     dims, hidden, num_copies, k = 64, 256, 4, 2
     fc1, fc2 = torch.nn.Linear(dims, hidden), torch.nn.Linear(hidden, dims)
     layer = MoELayer(dims, hidden // k, num_copies * k, k).eval()
-    upcycle_dense_mlp(layer, fc1.weight.data, fc1.bias.data,
-                      fc2.weight.data, fc2.bias.data, num_copies, k)
+    upcycle_dense_mlp(layer, fc1.weight.data, fc1.bias.data, fc2.weight.data,
+                      fc2.bias.data, num_copies, k)
     x = torch.randn(1200, dims)
 
     def dense(t):
@@ -396,12 +395,13 @@ def test_routing_stays_fp32_under_autocast_and_upcycling_stays_exact():
     # the upcycled layer is as exact as the dense FFN in bf16 (bf16 routing
     # ties replicated logits: tokens mix slices of different copies)
     assert moe_err <= 4 * dense_err, (moe_err, dense_err)
-    for name in ('HierarchicalRouter', ):
-        hier = make_layer(router_cfg=dict(type=name, num_groups=3,
-                                          top_groups=2))
-        hier.router.register_forward_hook(
-            lambda mod, args, out: logits.append(out))
-        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
-            hier(torch.randn(2, 10, 16))
-        assert logits[-1].logits.dtype == torch.float32
-        assert logits[-1].group_probs.dtype == torch.float32
+    # a method's router too (HI-MoE's, with its scene summary matmul)
+    hier = make_layer(
+        router_cfg=dict(type='HierarchicalRouter', num_groups=3, top_groups=2))
+    routes = []
+    hier.router.register_forward_hook(
+        lambda mod, args, out: routes.append(out))
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        hier(torch.randn(2, 10, 16))
+    assert routes[0].logits.dtype == routes[0].group_probs.dtype == \
+        torch.float32
