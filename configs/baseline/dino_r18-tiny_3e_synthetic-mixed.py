@@ -57,5 +57,8 @@ param_scheduler = [
         gamma=0.1)
 ]
 default_hooks = dict(
-    logger=dict(interval=20), checkpoint=dict(interval=max_epochs))
+    logger=dict(interval=20),
+    checkpoint=dict(interval=max_epochs),
+    # more classes in the data than num_classes: an error naming both
+    num_classes_check=dict(type='NumClassesCheckHook'))
 auto_scale_lr = dict(enable=False)

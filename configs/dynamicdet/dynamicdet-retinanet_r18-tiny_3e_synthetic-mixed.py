@@ -36,4 +36,6 @@ custom_hooks = [dict(type='DynamicDetReportHook')]
 
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(interval=_base_.max_epochs))  # last only
+    checkpoint=dict(interval=_base_.max_epochs),  # last only
+    # more classes in the data than num_classes: an error naming both
+    num_classes_check=dict(type='NumClassesCheckHook'))

@@ -36,6 +36,7 @@ from torch import Tensor, nn
 
 from mmdet_dynmoe.moe import (Router, RouterOutput, TokenLayout,
                               load_balancing_loss, register_router)
+from mmdet_dynmoe.moe.config_checks import check_int, check_weight
 
 GROUP_ROUTING = ('image', 'token')
 EXPERT_ROUTING = ('token', 'image')
@@ -114,7 +115,9 @@ class HierarchicalRouter(Router):
                  group_balance_loss_weight: float = 0.0,
                  diversity_loss_weight: float = 0.0) -> None:
         super().__init__()
-        if num_groups < 1 or num_experts % num_groups:
+        check_int('num_groups', num_groups)
+        check_int('top_groups', top_groups)
+        if num_experts % num_groups:
             raise ValueError(
                 f'num_groups={num_groups} must divide num_experts='
                 f'{num_experts} (equal groups)')
@@ -140,11 +143,8 @@ class HierarchicalRouter(Router):
         if temperature <= 0 or noise_std < 0:
             raise ValueError(f'temperature={temperature} must be > 0 and '
                              f'noise_std={noise_std} >= 0')
-        for key, value in (('group_balance_loss_weight',
-                            group_balance_loss_weight),
-                           ('diversity_loss_weight', diversity_loss_weight)):
-            if not value >= 0:
-                raise ValueError(f'{key}={value} must be >= 0 (0 = off)')
+        check_weight('group_balance_loss_weight', group_balance_loss_weight)
+        check_weight('diversity_loss_weight', diversity_loss_weight)
         if diversity_loss_weight > 0 and group_routing != 'image':
             raise ValueError(
                 f'diversity_loss_weight={diversity_loss_weight} needs '

@@ -7,6 +7,7 @@ from typing import Callable, Sequence, Union
 from mmcv.cnn.bricks.transformer import FFN
 from torch import nn
 
+from mmdet_dynmoe.moe.config_checks import check_int
 from .moe_ffn import MoEFFN
 from .routing_loss_collector import attach_moe_aux_losses
 from .token_masks import attach_token_masks
@@ -79,7 +80,9 @@ def replace_ffns(model: nn.Module,
     for name in names:
         parent_name, _, child = name.rpartition('.')
         parent = model.get_submodule(parent_name) if parent_name else model
-        setattr(parent, child, convert(getattr(parent, child)))
+        moe_ffn = convert(getattr(parent, child))
+        moe_ffn.moe.name = name  # for its error messages
+        setattr(parent, child, moe_ffn)
     if collect_losses:
         attach_moe_aux_losses(model)
     attach_token_masks(model)
@@ -121,7 +124,16 @@ def apply_moe_cfg(model: nn.Module,
     cfg = dict(moe_cfg)
     where = cfg.pop('where', 'decoder')
     where = [where] if isinstance(where, str) else list(where)
+    if not where:
+        raise ValueError(
+            f'moe_cfg where={where} names no FFN: give '
+            f'{sorted(WHERE_ALIASES)} or module path patterns (e.g. '
+            "'decoder.layers.[0-2].ffn')")
     patterns = [WHERE_ALIASES.get(w, w) for w in where]
+    for key in ('num_copies', 'granularity', 'num_experts', 'top_k',
+                'expert_channels'):
+        if key in cfg:
+            check_int(f'moe_cfg {key}', cfg[key])
     if 'num_copies' in cfg:
         if 'num_experts' in cfg:
             raise ValueError('moe_cfg: give num_copies + granularity '

@@ -59,7 +59,8 @@ class MoEDetectorMixin:
         self.moe_cfg = moe_cfg
         self.moe_loss_reduction = moe_loss_reduction
         self.moe_ffn_names = apply_moe_cfg(
-            self, moe_cfg, collect_losses=False) if moe_cfg else []
+            self, moe_cfg,
+            collect_losses=False) if moe_cfg is not None else []
         for _, layer in moe_layers(self):
             layer.record_aux = True  # taken by loss() below
         self.trainable = trainable

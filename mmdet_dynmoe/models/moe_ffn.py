@@ -21,6 +21,10 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmdet_dynmoe.moe import MoELayer, upcycle_dense_mlp
+from mmdet_dynmoe.moe.config_checks import check_int
+
+#: what loading a dense FFN into a MoEFFN may do (``dense_checkpoint``).
+DENSE_CHECKPOINT = ('upcycle', 'keep_init')
 
 #: state-dict keys of a dense two-layer mmcv FFN (relative to its prefix).
 DENSE_FFN_KEYS = ('layers.0.0.weight', 'layers.0.0.bias', 'layers.1.weight',
@@ -31,7 +35,8 @@ def _expert_channels(feedforward_channels: int, granularity: Optional[int],
                      expert_channels: Optional[int]) -> int:
     """Hidden size of one expert from ``granularity`` or ``expert_channels``."""
     if granularity is not None:
-        if granularity < 1 or feedforward_channels % granularity:
+        check_int('granularity', granularity)
+        if feedforward_channels % granularity:
             divisors = [
                 g for g in range(1,
                                  min(feedforward_channels, 64) + 1)
@@ -49,9 +54,7 @@ def _expert_channels(feedforward_channels: int, granularity: Optional[int],
                 f'{from_k}); give one of them')
         return from_k
     if expert_channels is not None:
-        if expert_channels < 1:
-            raise ValueError(f'expert_channels={expert_channels} must be >= 1')
-        return expert_channels
+        return check_int('expert_channels', expert_channels)
     return feedforward_channels
 
 
@@ -103,6 +106,13 @@ class MoEFFN(BaseModule):
             ``feedforward_channels / k``.
         expert_channels: expert hidden size given directly (alternative to
             ``granularity``; default ``feedforward_channels``).
+        dense_checkpoint: what loading a *dense* FFN's weights into this
+            layer does: ``'upcycle'`` (default: split them into the experts,
+            exact when the experts are an upcycling, ``num_copies`` x
+            ``granularity``; an error otherwise) or ``'keep_init'`` (load
+            every other weight of the dense model and leave this layer's
+            fresh experts and router as initialised, e.g. ``num_experts`` /
+            ``top_k`` experts trained from a dense detector).
         **moe_cfg: the remaining :class:`~mmdet_dynmoe.moe.MoELayer` keys,
             with its defaults: ``router_cfg`` (``dict(type='TopKRouter',
             normalize=True, noise_std=0., jitter_eps=0.)``),
@@ -133,8 +143,13 @@ class MoEFFN(BaseModule):
                  top_k: int = 2,
                  granularity: Optional[int] = None,
                  expert_channels: Optional[int] = None,
+                 dense_checkpoint: str = 'upcycle',
                  **moe_cfg) -> None:
         super().__init__(init_cfg)
+        if dense_checkpoint not in DENSE_CHECKPOINT:
+            raise ValueError(f'MoEFFN: dense_checkpoint={dense_checkpoint!r};'
+                             f' allowed: {list(DENSE_CHECKPOINT)}')
+        self.dense_checkpoint = dense_checkpoint
         if num_fcs != 2:
             raise ValueError(f'MoEFFN needs num_fcs=2 (two-layer experts), '
                              f'got num_fcs={num_fcs}')
@@ -256,8 +271,8 @@ class MoEFFN(BaseModule):
                 ``dispatch``, loss weights, ...). ``top_k`` other than ``k``
                 is refused: the start would not equal the dense model.
         """
-        if num_copies < 1:
-            raise ValueError(f'num_copies={num_copies} must be >= 1')
+        check_int('num_copies', num_copies)
+        check_int('granularity', granularity)
         for key in ('num_experts', 'expert_channels'):
             if key in moe_kwargs:
                 raise ValueError(f'from_dense sets {key} itself; do not pass '
@@ -286,18 +301,44 @@ class MoEFFN(BaseModule):
         this module's prefix) is split into this layer's experts exactly as
         :meth:`from_dense` does, with a fresh upcycled router, so
         ``load_from=<dense checkpoint>`` starts MoE-Tuning at the dense
-        model. MoE checkpoints (resume) load as usual.
+        model. MoE checkpoints (resume) load as usual; one whose MoE layer
+        has other shapes (another expert count, width or router) is an
+        error naming the layer and both shapes, not a size-mismatch warning
+        that leaves random experts.
         """
         if prefix + DENSE_FFN_KEYS[0] in state_dict and \
                 prefix + 'moe.experts.w1' not in state_dict:
             self._upcycle_dense_state(state_dict, prefix)
+        else:
+            self._check_moe_shapes(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _check_moe_shapes(self, state_dict: dict, prefix: str) -> None:
+        """Raise when the checkpoint's MoE entries of this layer have other
+        shapes than the built layer's."""
+        own = self.moe.state_dict(prefix=prefix + 'moe.')
+        bad = [(k, tuple(state_dict[k].shape), tuple(v.shape))
+               for k, v in own.items()
+               if k in state_dict and hasattr(state_dict[k], 'shape')
+               and tuple(state_dict[k].shape) != tuple(v.shape)]
+        if bad:
+            name = prefix[:-1] or type(self).__name__
+            lines = '; '.join(f'{k[len(prefix):]}: checkpoint {c}, config '
+                              f'{m}' for k, c, m in bad)
+            raise ValueError(
+                f'{name}: the checkpoint\'s MoE layer does not match the '
+                f'config ({lines}); the config builds num_experts='
+                f'{self.moe.num_experts} of {self.moe.experts.hidden_channels}'
+                ' channels: make moe_cfg match the checkpoint\'s model')
 
     def _upcycle_dense_state(self, state_dict: dict, prefix: str) -> None:
         """Upcycle the dense FFN entries of ``state_dict`` into this layer
         and replace them by the layer's own entries."""
         w1, b1, w2, b2 = (state_dict.pop(prefix + k) for k in DENSE_FFN_KEYS)
         name = prefix[:-1] or type(self).__name__
+        if self.dense_checkpoint == 'keep_init':  # the layer's own weights
+            state_dict.update(self.moe.state_dict(prefix=prefix + 'moe.'))
+            return
         expect = (self.feedforward_channels, self.embed_dims)
         if tuple(w1.shape) != expect:
             raise ValueError(
@@ -312,6 +353,8 @@ class MoEFFN(BaseModule):
             upcycle_dense_mlp(self.moe, w1, b1, w2, b2,
                               self.moe.num_experts // granularity, granularity)
         except ValueError as e:
-            raise ValueError(f'{name}: cannot upcycle the dense FFN '
-                             f'of the checkpoint: {e}') from e
+            raise ValueError(
+                f'{name}: cannot upcycle the dense FFN of the checkpoint: '
+                f'{e}. To start these experts fresh and load the rest of the '
+                "dense model, set moe_cfg dense_checkpoint='keep_init'") from e
         state_dict.update(self.moe.state_dict(prefix=prefix + 'moe.'))

@@ -19,6 +19,7 @@ from typing import NamedTuple, Optional
 import torch
 from torch import Tensor, nn
 
+from .config_checks import check_int, check_weight
 from .dispatch import capacity_keep_mask, check_dispatch_path, dispatch
 from .experts import GroupedExperts
 from .losses import check_loss_scope, load_balancing_loss, router_z_loss
@@ -83,6 +84,10 @@ class MoELayer(nn.Module):
         z_loss_weight: Weight of the router z-loss; 0 (default) = off.
         loss_scope: ``'global'`` (statistics over all DDP processes) or
             ``'local'``; the router's own losses use it too.
+        check_finite: debugging aid, off by default: every forward pass
+            checks its input and raises ``FloatingPointError`` naming the
+            layer (:attr:`name`) and the first NaN/inf token. Costs a host
+            sync per layer; turn it on when a loss goes NaN.
     """
 
     def __init__(self,
@@ -99,23 +104,22 @@ class MoELayer(nn.Module):
                  dispatch: str = 'auto',
                  balance_loss_weight: float = 0.0,
                  z_loss_weight: float = 0.0,
-                 loss_scope: str = 'global') -> None:
+                 loss_scope: str = 'global',
+                 check_finite: bool = False) -> None:
         super().__init__()
-        if num_experts < 1 or hidden_channels < 1 or num_shared_experts < 0:
-            raise ValueError(
-                f'num_experts={num_experts} and hidden_channels='
-                f'{hidden_channels} must be >= 1, num_shared_experts='
-                f'{num_shared_experts} >= 0')
+        check_int('embed_dims', embed_dims)
+        check_int('hidden_channels', hidden_channels)
+        check_int('num_experts', num_experts)
+        check_int('top_k', top_k)
+        check_int('num_shared_experts', num_shared_experts, minimum=0)
         if not 1 <= top_k <= num_experts:
             raise ValueError(f'top_k={top_k} is not allowed with num_experts='
                              f'{num_experts}: need 1 <= top_k <= num_experts')
         if capacity_factor is not None and capacity_factor <= 0:
             raise ValueError(f'capacity_factor={capacity_factor} must be > 0 '
                              'or None (dropless)')
-        for key, value in (('balance_loss_weight', balance_loss_weight),
-                           ('z_loss_weight', z_loss_weight)):
-            if not value >= 0:
-                raise ValueError(f'{key}={value} must be >= 0 (0 = off)')
+        check_weight('balance_loss_weight', balance_loss_weight)
+        check_weight('z_loss_weight', z_loss_weight)
         self.embed_dims = embed_dims
         self.num_experts = num_experts
         self.top_k = top_k
@@ -125,6 +129,10 @@ class MoELayer(nn.Module):
         self.balance_loss_weight = balance_loss_weight
         self.z_loss_weight = z_loss_weight
         self.loss_scope = check_loss_scope(loss_scope)
+        self.check_finite = bool(check_finite)
+        #: the layer's place in its model, for error messages (set by whoever
+        #: builds the model, e.g. the module path of the FFN it replaced)
+        self.name: Optional[str] = None
         activation = activation if activation is not None else nn.ReLU()
         self.router = build_router(
             router_cfg or dict(type='TopKRouter'), embed_dims, num_experts,
@@ -180,6 +188,8 @@ class MoELayer(nn.Module):
             Same shape and dtype as ``x``.
         """
         shape = x.shape
+        if self.check_finite:
+            self._check_finite(x)
         flat, layout, selected = flatten_tokens(x, valid, context)
         # Routing in fp32 whatever the autocast state: autocast would recast
         # the router's matmuls to bf16/fp16, whose rounding ties the
@@ -216,6 +226,22 @@ class MoELayer(nn.Module):
                 and route.group_indices.shape[0] == layout.num_images else
                 None)
         return out.view(shape)
+
+    def _check_finite(self, x: Tensor) -> None:
+        """Raise on the first token of ``x`` (B, N, C) / (T, C) that holds a
+        NaN or inf."""
+        bad = ~torch.isfinite(x).all(-1)
+        if not bad.any():
+            return
+        first = [int(i) for i in bad.nonzero()[0]]
+        where = (f'image {first[0]}, token {first[1]}'
+                 if x.dim() == 3 else f'token {first[0]}')
+        values = x[tuple(first)]
+        kind = 'NaN' if torch.isnan(values).any() else 'inf'
+        raise FloatingPointError(
+            f'MoE layer {self.name or "(unnamed)"}: its input holds {kind} '
+            f'at {where} ({int(bad.sum())} of {bad.numel()} tokens are not '
+            'finite): the layer before it produced them')
 
     def _record_aux(self, route: RouterOutput, keep: Optional[Tensor]) -> None:
         """Add this pass's weighted routing losses to the pending ones."""

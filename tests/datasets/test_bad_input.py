@@ -64,3 +64,27 @@ def test_undecodable_image_is_named(tiny_synthetic, tmp_path):
     with pytest.raises(Exception) as e:
         ds[index]
     assert broken in str(e.value)
+
+
+def test_zero_byte_image_is_named_like_an_undecodable_one(
+        tiny_synthetic, tmp_path):
+    root = str(tmp_path / 'copy')
+    shutil.copytree(tiny_synthetic, root)
+    empty = osp.join(root, 'images', 'studio', 'val', '000001.png')
+    open(empty, 'wb').close()
+    ds = _build(root, pipeline=[dict(type='LoadImageFromFile')])
+    index = [
+        i for i in range(len(ds)) if ds.get_data_info(i)['img_path'] == empty
+    ][0]
+    with pytest.raises(
+            AssertionError, match=f'failed to load image: '
+            f'{empty}'):
+        ds[index]
+
+
+def test_the_empty_image_fix_is_scoped_to_mmcv_loading():
+    import mmcv
+    import mmcv.transforms.loading as loading
+    assert loading.mmcv.imfrombytes(b'') is None
+    with pytest.raises(Exception, match='empty'):
+        mmcv.imfrombytes(b'')  # everyone else keeps mmcv's own

@@ -170,3 +170,102 @@ def test_moe_detector_adds_routing_losses_in_its_own_loss(
     bad.moe_loss_reduction = 'max'
     with pytest.raises(ValueError, match="reduction='max'"):
         MODELS.build(bad)
+
+
+def test_moe_checkpoint_with_another_expert_count_is_a_clear_error(
+        tiny_synthetic, tmp_path):
+    cfg = Config.fromfile(MOE_CFG).model  # N=4 copies x k=2 = 8 experts
+    moe8 = MODELS.build(copy.deepcopy(cfg))
+    ckpt = str(tmp_path / 'moe8.pth')
+    torch.save(dict(state_dict=moe8.state_dict()), ckpt)
+    cfg.moe_cfg.num_copies = 2  # 4 experts
+    moe4 = MODELS.build(cfg)
+    with pytest.raises(
+            ValueError,
+            match=r'decoder.layers.0.ffn: the '
+            r"checkpoint's MoE layer does not match the config "
+            r'\(moe.router.gate.weight: checkpoint \(8, 256\), '
+            r'config \(4, 256\); moe.experts.w1: checkpoint '
+            r'\(8, 256, 512\), config \(4, 256, 512\)'):
+        load_checkpoint(moe4, ckpt, map_location='cpu')
+
+
+@pytest.mark.parametrize('moe_cfg,error,match', [
+    (dict(), ValueError, 'needs num_copies'),
+    (dict(where=[], num_copies=2,
+          granularity=2), ValueError, r'where=\[\] names no FFN'),
+    (dict(num_experts=4,
+          top_k=2.0), TypeError, 'moe_cfg top_k=2.0 must be an integer'),
+    (dict(num_copies='4', granularity=2), TypeError,
+     "moe_cfg num_copies='4' must be an integer"),
+    (dict(num_copies=4, granularity=2.0), TypeError,
+     'moe_cfg granularity=2.0 must be an integer'),
+    (dict(num_copies=4, granularity=2, balance_loss_weight=-0.01), ValueError,
+     'balance_loss_weight=-0.01 must be >= 0'),
+])
+def test_bad_moe_cfg_values_fail_at_build_naming_the_key(
+        moe_cfg, error, match):
+    cfg = Config.fromfile(MOE_CFG).model
+    cfg.moe_cfg = moe_cfg
+    with pytest.raises(error, match=match):
+        MODELS.build(cfg)
+
+
+def test_finite_check_names_the_layer_and_the_first_bad_token(
+        tiny_synthetic, tmp_path):
+    cfg = tiny_dino_cfg(tiny_synthetic, str(tmp_path))
+    cfg.model.type = 'MoEDINO'
+    cfg.model.moe_cfg = dict(num_copies=2, granularity=2, check_finite=True)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    data = _batch(cfg, False, model)
+    model.eval()
+    with torch.no_grad():
+        model(**data, mode='predict')  # finite: no error
+        ffn = model.decoder.layers[1].ffn
+        layer_before = model.decoder.layers[1].norms[1]
+        handle = layer_before.register_forward_hook(
+            lambda mod, args, out: out.index_fill(1, torch.tensor([7]),
+                                                  float('nan')))
+        with pytest.raises(
+                FloatingPointError,
+                match=r'MoE layer decoder.layers.1.ffn: its '
+                r'input holds NaN at image 0, token 7'):
+            model(**data, mode='predict')
+        handle.remove()
+    assert ffn.moe.check_finite
+
+
+def test_dense_checkpoint_into_fresh_experts_only_when_asked(
+        tiny_synthetic, tmp_path):
+    cfg = tiny_dino_cfg(tiny_synthetic, str(tmp_path))
+    torch.manual_seed(0)
+    dense = MODELS.build(copy.deepcopy(cfg.model))
+    dense.init_weights()
+    ckpt = str(tmp_path / 'dense.pth')
+    torch.save(dict(state_dict=dense.state_dict(), meta={}), ckpt)
+    cfg.model.type = 'MoEDINO'
+    cfg.model.moe_cfg = dict(num_experts=4, top_k=2)  # not an upcycling
+    fresh = MODELS.build(copy.deepcopy(cfg.model))
+    fresh.init_weights()
+    with pytest.raises(
+            ValueError,
+            match="cannot upcycle the dense FFN.*"
+            "dense_checkpoint='keep_init'"):
+        load_checkpoint(fresh, ckpt, strict=True)
+    model_cfg = copy.deepcopy(cfg.model)
+    cfg.model.moe_cfg.dense_checkpoint = 'keep_init'
+    fresh = MODELS.build(cfg.model)
+    fresh.init_weights()
+    before = {k: v.clone() for k, v in fresh.state_dict().items()}
+    load_checkpoint(fresh, ckpt, strict=True)
+    after = fresh.state_dict()
+    dense_state = dense.state_dict()
+    for key, value in after.items():
+        if '.ffn.moe.' in key:  # the new experts and routers: as initialised
+            assert torch.equal(value, before[key]), key
+        else:  # every other weight: the dense model's
+            assert torch.equal(value, dense_state[key]), key
+    model_cfg.moe_cfg.dense_checkpoint = 'merge'
+    with pytest.raises(ValueError, match="dense_checkpoint='merge'"):
+        MODELS.build(model_cfg)
