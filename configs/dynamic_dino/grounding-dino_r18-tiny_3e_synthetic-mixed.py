@@ -99,7 +99,10 @@ param_scheduler = [
         gamma=0.1)
 ]
 default_hooks = dict(
-    logger=dict(interval=20), checkpoint=dict(interval=max_epochs))
+    logger=dict(interval=20),
+    checkpoint=dict(interval=max_epochs),
+    # --resume continues the random streams: the same run as uninterrupted
+    rng_state=dict(type='RNGStateHook'))
 auto_scale_lr = dict(enable=False)
 # Refuse prompts the text encoder would silently truncate (all class names
 # are joined into one prompt).

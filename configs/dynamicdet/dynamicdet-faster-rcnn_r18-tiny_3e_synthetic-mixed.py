@@ -48,4 +48,6 @@ default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(interval=_base_.max_epochs),  # last only
     # more classes in the data than num_classes: an error naming both
-    num_classes_check=dict(type='NumClassesCheckHook'))
+    num_classes_check=dict(type='NumClassesCheckHook'),
+    # --resume continues the random streams: the same run as uninterrupted
+    rng_state=dict(type='RNGStateHook'))

@@ -1,4 +1,5 @@
 from .moe_aux_loss_hook import MoEAuxLossHook
 from .num_classes_check_hook import NumClassesCheckHook
+from .rng_state_hook import RNGStateHook
 
-__all__ = ['MoEAuxLossHook', 'NumClassesCheckHook']
+__all__ = ['MoEAuxLossHook', 'NumClassesCheckHook', 'RNGStateHook']
