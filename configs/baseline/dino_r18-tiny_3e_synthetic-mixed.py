@@ -62,5 +62,7 @@ default_hooks = dict(
     # more classes in the data than num_classes: an error naming both
     num_classes_check=dict(type='NumClassesCheckHook'),
     # --resume continues the random streams: the same run as uninterrupted
-    rng_state=dict(type='RNGStateHook'))
+    rng_state=dict(type='RNGStateHook'),
+    # boxes kept / annotations dropped per training set, warns on none
+    data_check=dict(type='TrainingDataCheckHook'))
 auto_scale_lr = dict(enable=False)

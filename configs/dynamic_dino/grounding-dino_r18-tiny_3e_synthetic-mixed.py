@@ -102,7 +102,9 @@ default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(interval=max_epochs),
     # --resume continues the random streams: the same run as uninterrupted
-    rng_state=dict(type='RNGStateHook'))
+    rng_state=dict(type='RNGStateHook'),
+    # boxes kept / annotations dropped per training set, warns on none
+    data_check=dict(type='TrainingDataCheckHook'))
 auto_scale_lr = dict(enable=False)
 # Refuse prompts the text encoder would silently truncate (all class names
 # are joined into one prompt).

@@ -6,12 +6,14 @@ checkpoint) | timing.py (CUDA sync before reading a timer) |
 routing_stats_run.py (a config's val set with routing statistics on, for
 the analysis tools).
 """
-from .hooks import MoEAuxLossHook, NumClassesCheckHook, RNGStateHook
+from .hooks import (MoEAuxLossHook, NumClassesCheckHook, RNGStateHook,
+                    TrainingDataCheckHook)
 from .model_loading import LoadedModel, load_model, unwrap_model
 from .routing_stats_run import val_with_routing_stats
 from .timing import synchronize
 
 __all__ = [
     'LoadedModel', 'MoEAuxLossHook', 'NumClassesCheckHook', 'RNGStateHook',
-    'load_model', 'synchronize', 'unwrap_model', 'val_with_routing_stats'
+    'TrainingDataCheckHook', 'load_model', 'synchronize', 'unwrap_model',
+    'val_with_routing_stats'
 ]

@@ -244,3 +244,37 @@ def test_mim_cli_runs():
                          text=True,
                          check=True).stdout
     assert 'version 0.3.9' in out
+
+
+# --------------------------------------------------------------------------
+# mmdet's tools/train.py --resume drops load_from
+
+
+def test_resume_with_nothing_to_resume_keeps_the_configs_load_from(
+        tiny_synthetic, tmp_path, monkeypatch):
+    from mmengine.config import Config
+
+    from helpers import save_initialised_checkpoint, tiny_dino_cfg
+    cfg = tiny_dino_cfg(tiny_synthetic, str(tmp_path / 'work'))
+    torch.manual_seed(1)
+    ckpt = save_initialised_checkpoint(cfg.model, str(tmp_path / 'dense.pth'))
+    cfg.load_from = ckpt
+    cfg.dump(str(tmp_path / 'config.py'))
+
+    def runner_as_mmdet_train_resume():
+        cfg = Config.fromfile(str(tmp_path / 'config.py'))
+        cfg.resume, cfg.load_from = True, None  # what `--resume` does
+        return Runner.from_cfg(cfg)
+
+    expected = torch.load(ckpt, weights_only=False)['state_dict']
+    runner = runner_as_mmdet_train_resume()
+    runner.load_or_resume()
+    state = runner.model.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in expected.items())
+    # without the fix: nothing loaded, a fresh start
+    monkeypatch.setattr(Runner, 'load_or_resume',
+                        Runner.load_or_resume._original)
+    runner = runner_as_mmdet_train_resume()
+    runner.load_or_resume()
+    state = runner.model.state_dict()
+    assert not all(torch.equal(state[k], v) for k, v in expected.items())

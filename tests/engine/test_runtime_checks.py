@@ -42,3 +42,80 @@ def test_head_config_key_strips_dynamicdets_sub_detectors():
     assert head_config_key('bbox_head') == 'model.bbox_head.num_classes'
     assert head_config_key('detector2.bbox_head') == \
         'model.bbox_head.num_classes'
+
+
+class _Logger:
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def info(self, msg: str) -> None:
+        self.lines.append(('info', msg))
+
+    def warning(self, msg: str) -> None:
+        self.lines.append(('warning', msg))
+
+
+def _synthetic(data_root: str, ann_file: str):
+    from mmdet.registry import DATASETS
+    return DATASETS.build(
+        dict(
+            type='SyntheticCocoDataset',
+            data_root=data_root,
+            ann_file=ann_file,
+            data_prefix=dict(img=''),
+            pipeline=[]))
+
+
+def test_dropped_annotations_are_counted_by_reason_and_warned(
+        tiny_synthetic, tmp_path):
+    import json
+    import shutil
+
+    from mmdet_dynmoe.engine import TrainingDataCheckHook
+    root = str(tmp_path / 'copy')
+    shutil.copytree(tiny_synthetic, root)
+    path = f'{root}/annotations/studio_train.json'
+    with open(path) as f:
+        coco = json.load(f)
+    anns = coco['annotations']
+    anns[0]['category_id'] = 999
+    anns[1]['bbox'][2] = float('nan')
+    anns[2]['bbox'][0] = 10_000.0  # right of every image
+    with open(path, 'w') as f:
+        json.dump(coco, f)
+    logger = _Logger()
+    hook = TrainingDataCheckHook(max_dropped=0.05)
+    hook.check(_synthetic(root, 'annotations/studio_train.json'), logger)
+    ((level, msg), ) = logger.lines
+    assert level == 'warning'  # 3 of a few dozen: more than 5 %
+    assert f'{len(anns) - 3} boxes' in msg
+    assert (f'dropped 3 of {len(anns)} annotations (1 unknown category, '
+            '1 non-finite coordinates, 1 outside the image)') in msg
+    logger = _Logger()
+    TrainingDataCheckHook(max_dropped=0.5).check(
+        _synthetic(root, 'annotations/studio_train.json'), logger)
+    assert logger.lines[0][0] == 'info'
+
+
+def test_a_training_set_without_boxes_is_warned_about(tiny_synthetic,
+                                                      tmp_path):
+    import json
+    import shutil
+
+    from mmdet_dynmoe.engine import TrainingDataCheckHook
+    root = str(tmp_path / 'copy')
+    shutil.copytree(tiny_synthetic, root)
+    path = f'{root}/annotations/studio_train.json'
+    with open(path) as f:
+        coco = json.load(f)
+    coco['annotations'] = []
+    with open(path, 'w') as f:
+        json.dump(coco, f)
+    logger = _Logger()
+    TrainingDataCheckHook().check(
+        _synthetic(root, 'annotations/studio_train.json'), logger)
+    ((level, msg), ) = logger.lines
+    assert level == 'warning' and 'NO boxes' in msg and path in msg
+    with pytest.raises(ValueError, match='max_dropped=2'):
+        TrainingDataCheckHook(max_dropped=2)

@@ -1,5 +1,9 @@
 from .moe_aux_loss_hook import MoEAuxLossHook
 from .num_classes_check_hook import NumClassesCheckHook
 from .rng_state_hook import RNGStateHook
+from .training_data_check_hook import TrainingDataCheckHook
 
-__all__ = ['MoEAuxLossHook', 'NumClassesCheckHook', 'RNGStateHook']
+__all__ = [
+    'MoEAuxLossHook', 'NumClassesCheckHook', 'RNGStateHook',
+    'TrainingDataCheckHook'
+]
