@@ -5,21 +5,11 @@ import os.path as osp
 import shutil
 
 import pytest
-from mmdet.registry import DATASETS
 
 import mmdet_dynmoe  # noqa: F401
+from helpers import synthetic_dataset
 
-
-def _build(data_root: str,
-           ann_file: str = 'annotations/studio_val.json',
-           pipeline=()):
-    return DATASETS.build(
-        dict(
-            type='SyntheticCocoDataset',
-            data_root=data_root,
-            ann_file=ann_file,
-            data_prefix=dict(img=''),
-            pipeline=list(pipeline)))
+_build = synthetic_dataset
 
 
 def test_missing_data_root_names_it_and_says_how_to_generate(tmp_path):

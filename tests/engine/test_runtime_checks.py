@@ -6,7 +6,7 @@ from mmengine.runner import Runner
 
 import mmdet_dynmoe  # noqa: F401
 from mmdet_dynmoe.engine.hooks.num_classes_check_hook import head_config_key
-from helpers import tiny_cfg, tiny_dino_cfg
+from helpers import synthetic_dataset, tiny_cfg, tiny_dino_cfg
 
 
 def test_more_classes_in_the_data_than_the_head_stops_training(
@@ -56,66 +56,57 @@ class _Logger:
         self.lines.append(('warning', msg))
 
 
-def _synthetic(data_root: str, ann_file: str):
-    from mmdet.registry import DATASETS
-    return DATASETS.build(
-        dict(
-            type='SyntheticCocoDataset',
-            data_root=data_root,
-            ann_file=ann_file,
-            data_prefix=dict(img=''),
-            pipeline=[]))
+def _edited_copy(src: str, dst: str, edit) -> str:
+    """``src`` copied to ``dst`` with ``edit(coco)`` applied to its
+    studio_train.json; returns that file's path."""
+    import json
+    import shutil
+    shutil.copytree(src, dst)
+    path = f'{dst}/annotations/studio_train.json'
+    with open(path) as f:
+        coco = json.load(f)
+    edit(coco)
+    with open(path, 'w') as f:
+        json.dump(coco, f)
+    return path
+
+
+def _check(root: str, max_dropped: float = 0.05) -> list:
+    from mmdet_dynmoe.engine import TrainingDataCheckHook
+    logger = _Logger()
+    TrainingDataCheckHook(max_dropped).check(
+        synthetic_dataset(root, 'annotations/studio_train.json'), logger)
+    return logger.lines
 
 
 def test_dropped_annotations_are_counted_by_reason_and_warned(
         tiny_synthetic, tmp_path):
-    import json
-    import shutil
-
-    from mmdet_dynmoe.engine import TrainingDataCheckHook
     root = str(tmp_path / 'copy')
-    shutil.copytree(tiny_synthetic, root)
-    path = f'{root}/annotations/studio_train.json'
-    with open(path) as f:
-        coco = json.load(f)
-    anns = coco['annotations']
-    anns[0]['category_id'] = 999
-    anns[1]['bbox'][2] = float('nan')
-    anns[2]['bbox'][0] = 10_000.0  # right of every image
-    with open(path, 'w') as f:
-        json.dump(coco, f)
-    logger = _Logger()
-    hook = TrainingDataCheckHook(max_dropped=0.05)
-    hook.check(_synthetic(root, 'annotations/studio_train.json'), logger)
-    ((level, msg), ) = logger.lines
+    counts = {}
+
+    def spoil(coco):
+        anns = coco['annotations']
+        anns[0]['category_id'] = 999
+        anns[1]['bbox'][2] = float('nan')
+        anns[2]['bbox'][0] = 10_000.0  # right of every image
+        counts['total'] = len(anns)
+
+    _edited_copy(tiny_synthetic, root, spoil)
+    ((level, msg), ) = _check(root)
+    total = counts['total']
     assert level == 'warning'  # 3 of a few dozen: more than 5 %
-    assert f'{len(anns) - 3} boxes' in msg
-    assert (f'dropped 3 of {len(anns)} annotations (1 unknown category, '
+    assert f'{total - 3} boxes' in msg
+    assert (f'dropped 3 of {total} annotations (1 unknown category, '
             '1 non-finite coordinates, 1 outside the image)') in msg
-    logger = _Logger()
-    TrainingDataCheckHook(max_dropped=0.5).check(
-        _synthetic(root, 'annotations/studio_train.json'), logger)
-    assert logger.lines[0][0] == 'info'
+    assert _check(root, max_dropped=0.5)[0][0] == 'info'
 
 
 def test_a_training_set_without_boxes_is_warned_about(tiny_synthetic,
                                                       tmp_path):
-    import json
-    import shutil
-
     from mmdet_dynmoe.engine import TrainingDataCheckHook
-    root = str(tmp_path / 'copy')
-    shutil.copytree(tiny_synthetic, root)
-    path = f'{root}/annotations/studio_train.json'
-    with open(path) as f:
-        coco = json.load(f)
-    coco['annotations'] = []
-    with open(path, 'w') as f:
-        json.dump(coco, f)
-    logger = _Logger()
-    TrainingDataCheckHook().check(
-        _synthetic(root, 'annotations/studio_train.json'), logger)
-    ((level, msg), ) = logger.lines
+    path = _edited_copy(tiny_synthetic, str(tmp_path / 'copy'),
+                        lambda coco: coco.update(annotations=[]))
+    ((level, msg), ) = _check(str(tmp_path / 'copy'))
     assert level == 'warning' and 'NO boxes' in msg and path in msg
     with pytest.raises(ValueError, match='max_dropped=2'):
         TrainingDataCheckHook(max_dropped=2)

@@ -2,9 +2,9 @@
 tests/conftest.py). ``tests/`` is on ``sys.path`` (setup.cfg: pythonpath),
 so every test imports them as ``from helpers import ...``."""
 from .configs import (REPO_ROOT, load_tool, save_initialised_checkpoint,
-                      tiny_cfg, tiny_dino_cfg)
+                      synthetic_dataset, tiny_cfg, tiny_dino_cfg)
 
 __all__ = [
-    'REPO_ROOT', 'load_tool', 'save_initialised_checkpoint', 'tiny_cfg',
-    'tiny_dino_cfg'
+    'REPO_ROOT', 'load_tool', 'save_initialised_checkpoint',
+    'synthetic_dataset', 'tiny_cfg', 'tiny_dino_cfg'
 ]

@@ -63,3 +63,17 @@ def save_initialised_checkpoint(model_cfg, path: str) -> str:
     model.init_weights()
     torch.save(dict(state_dict=model.state_dict(), meta={}), path)
     return path
+
+
+def synthetic_dataset(data_root: str,
+                      ann_file: str = 'annotations/studio_val.json',
+                      pipeline=()):
+    """A ``SyntheticCocoDataset`` of ``data_root`` (no pipeline by default)."""
+    from mmdet.registry import DATASETS
+    return DATASETS.build(
+        dict(
+            type='SyntheticCocoDataset',
+            data_root=data_root,
+            ann_file=ann_file,
+            data_prefix=dict(img=''),
+            pipeline=list(pipeline)))
