@@ -67,26 +67,42 @@ def select_dispatch(num_tokens: int, num_experts: int, device: torch.device,
     return 'loop'
 
 
-def capacity_keep_mask(indices: Tensor, num_experts: int,
-                       capacity: int) -> Tensor:
+def capacity_keep_mask(indices: Tensor,
+                       num_experts: int,
+                       capacity: int,
+                       priority: Optional[Tensor] = None) -> Tensor:
     """Which (token, slot) assignments fit an expert capacity.
 
-    Priority follows GShard: every token's first choice before any second
-    choice, earlier tokens first within a choice.
+    Batch-prioritised routing (V-MoE; tutel's ``batch_prioritized_routing``):
+    every token's first choice before any second choice, and within a
+    choice the tokens with the highest ``priority`` (the router's score)
+    first, ties by position. Priority by position alone would be hostile to
+    DETR decoders: mmdet puts the denoising queries first, so a full expert
+    would keep them and drop the matching queries.
 
     Args:
         indices: (T, k) chosen experts.
         num_experts: E.
         capacity: max slots per expert.
+        priority: (T,) score per token, higher kept first; None = token
+            order.
 
     Returns:
         (T, k) bool, False for assignments over capacity.
     """
     num_tokens, top_k = indices.shape
+    order = None
+    if priority is not None:
+        order = torch.sort(
+            priority.detach(), descending=True, stable=True).indices
+        indices = indices[order]
     one_hot = torch.nn.functional.one_hot(indices.t().reshape(-1),
                                           num_experts)  # (k*T, E)
     position = ((one_hot.cumsum(0) - 1) * one_hot).sum(-1)
-    return (position < capacity).view(top_k, num_tokens).t()
+    keep = (position < capacity).view(top_k, num_tokens).t()
+    if order is None:
+        return keep
+    return torch.empty_like(keep).index_copy_(0, order, keep)
 
 
 def combine_slots(y_slots: Tensor, weights: Tensor) -> Tensor:

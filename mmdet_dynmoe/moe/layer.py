@@ -74,7 +74,9 @@ class MoELayer(nn.Module):
             granularity ``k``: renormalised weights sum to 1, while the ``k``
             slices of a dense FFN must be summed.
         capacity_factor: None = dropless (default). Otherwise in training
-            each expert takes at most ``ceil(cf * T * k / E)`` slots; slots
+            each expert takes at most ``ceil(cf * T * k / E)`` slots, kept
+            by the router's score (first choices first, then the tokens
+            with the highest top probability, ties by position); slots
             over it are not computed and are counted in
             ``moe_dropped_slots``. Eval is always dropless.
         dispatch: ``'auto'``, ``'loop'``, ``'grouped_mm'`` or ``'dense'``
@@ -201,8 +203,10 @@ class MoELayer(nn.Module):
         if self.training and self.capacity_factor is not None:
             capacity = math.ceil(self.capacity_factor * flat.shape[0] *
                                  self.top_k / self.num_experts)
+            # the router's confidence decides who is kept, not position
             keep = capacity_keep_mask(route.indices, self.num_experts,
-                                      capacity)
+                                      capacity,
+                                      route.probs.max(dim=-1).values)
         weights = route.weights
         if self.routed_scale != 1.0:  # on (T, k) weights, not (T, C) output
             weights = weights * self.routed_scale

@@ -102,18 +102,23 @@ def test_capacity_factor_drops_and_counts_slots_only_in_training():
         capacity_factor=1.0,
         router_cfg=dict(type='TopKRouter', bias=True))
     with torch.no_grad():
-        layer.router.gate.bias.copy_(torch.tensor([30., 0, 0, 0]))
+        layer.router.gate.bias.copy_(torch.tensor([3., 0, 0, 0]))
     x = torch.randn(40, 16)
     layer.train()
     for path in PATHS:
         layer.dispatch = path
         out = layer(x)
         aux = layer.pop_aux_losses()
-        # Capacity ceil(1.0 * 40 * 1 / 4) = 10 slots for expert 0; 30 dropped
-        # tokens get no routed output: just the bias.
-        assert aux['moe_dropped_slots'].item() == 30
+        # Capacity ceil(1.0 * 40 * 1 / 4) = 10 slots for expert 0; the
+        # tokens it drops get no routed output: just the bias.
+        probs = layer.router(x).probs
+        on_0 = probs.argmax(-1) == 0
         dropped = (out - layer.bias).abs().sum(-1) == 0
-        assert dropped.sum().item() == 30 and not dropped[:10].any()
+        assert aux['moe_dropped_slots'].item() == on_0.sum().item() - 10
+        assert dropped.sum().item() == on_0.sum().item() - 10
+        # ... the ones expert 0 scores lowest
+        kept = on_0 & ~dropped
+        assert probs[kept, 0].min() > probs[on_0 & dropped, 0].max()
     layer.eval()
     layer(x)
     assert layer.pop_aux_losses() == {}
@@ -405,3 +410,27 @@ def test_routing_stays_fp32_under_autocast_and_upcycling_stays_exact():
         hier(torch.randn(2, 10, 16))
     assert routes[0].logits.dtype == routes[0].group_probs.dtype == \
         torch.float32
+
+
+def test_capacity_keeps_the_top_scoring_slots_whatever_their_position():
+    from mmdet_dynmoe.moe.dispatch import capacity_keep_mask
+    torch.manual_seed(0)
+    # DETR decoder layout: 100 denoising queries first, then 1,000 matching
+    # queries; every token prefers expert 0, the matching ones more.
+    score = torch.cat([torch.rand(100) * 0.5, 0.5 + torch.rand(1000) * 0.5])
+    indices = torch.zeros(1100, 1, dtype=torch.long)
+    keep = capacity_keep_mask(indices, 4, capacity=172, priority=score)[:, 0]
+    assert keep.sum() == 172
+    assert set(keep.nonzero().flatten().tolist()) == set(
+        score.topk(172).indices.tolist())
+    assert not keep[:100].any()  # no denoising query beats a matching one
+    # position alone (the old priority) keeps the denoising queries
+    positional = capacity_keep_mask(indices, 4, capacity=172)[:, 0]
+    assert positional[:100].all()
+    # ties go by position; first choices before second choices
+    tied = capacity_keep_mask(
+        torch.tensor([[0, 1], [0, 1], [1, 0]]),
+        2,
+        capacity=1,
+        priority=torch.ones(3))
+    assert tied.tolist() == [[True, False], [False, False], [True, False]]
