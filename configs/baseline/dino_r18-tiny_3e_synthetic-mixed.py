@@ -4,6 +4,7 @@ _base_ = [
     'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py',
     '../_base_/models/r18-tiny_backbone.py',  # tiny: R18 from scratch
     '../_base_/datasets/synthetic-mixed_128.py',  # instead of COCO
+    '../_base_/run-checks.py',  # resume RNG, class count and data checks
 ]
 custom_imports = dict(imports=['mmdet_dynmoe'], allow_failed_imports=False)
 
@@ -59,10 +60,6 @@ param_scheduler = [
 default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(interval=max_epochs),
-    # more classes in the data than num_classes: an error naming both
-    num_classes_check=dict(type='NumClassesCheckHook'),
-    # --resume continues the random streams: the same run as uninterrupted
-    rng_state=dict(type='RNGStateHook'),
-    # boxes kept / annotations dropped per training set, warns on none
-    data_check=dict(type='TrainingDataCheckHook'))
+    num_classes_check=_base_.num_classes_check,
+    **_base_.run_checks)  # configs/_base_/run-checks.py
 auto_scale_lr = dict(enable=False)

@@ -6,6 +6,7 @@ _base_ = [
     'mmdet::grounding_dino/grounding_dino_r50_scratch_8xb2_1x_coco.py',
     '../_base_/models/r18-tiny_backbone.py',  # tiny: R18 from scratch
     '../_base_/datasets/synthetic-mixed_128.py',  # instead of COCO
+    '../_base_/run-checks.py',  # resume RNG and data checks
 ]
 custom_imports = dict(imports=['mmdet_dynmoe'], allow_failed_imports=False)
 
@@ -101,10 +102,7 @@ param_scheduler = [
 default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(interval=max_epochs),
-    # --resume continues the random streams: the same run as uninterrupted
-    rng_state=dict(type='RNGStateHook'),
-    # boxes kept / annotations dropped per training set, warns on none
-    data_check=dict(type='TrainingDataCheckHook'))
+    **_base_.run_checks)  # configs/_base_/run-checks.py
 auto_scale_lr = dict(enable=False)
 # Refuse prompts the text encoder would silently truncate (all class names
 # are joined into one prompt).

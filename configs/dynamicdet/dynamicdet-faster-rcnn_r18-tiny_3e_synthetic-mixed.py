@@ -8,6 +8,7 @@ _base_ = [
     'mmdet::_base_/default_runtime.py',
     './_base_/synthetic-mixed_128.py',  # instead of COCO
     '../_base_/models/r18-tiny_backbone.py',  # tiny: R18 from scratch
+    '../_base_/run-checks.py',  # resume RNG, class count and data checks
 ]
 custom_imports = dict(imports=['mmdet_dynmoe'], allow_failed_imports=False)
 
@@ -47,9 +48,5 @@ custom_hooks = [dict(type='DynamicDetReportHook')]
 default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(interval=_base_.max_epochs),  # last only
-    # more classes in the data than num_classes: an error naming both
-    num_classes_check=dict(type='NumClassesCheckHook'),
-    # --resume continues the random streams: the same run as uninterrupted
-    rng_state=dict(type='RNGStateHook'),
-    # boxes kept / annotations dropped per training set, warns on none
-    data_check=dict(type='TrainingDataCheckHook'))
+    num_classes_check=_base_.num_classes_check,
+    **_base_.run_checks)  # configs/_base_/run-checks.py
