@@ -13,7 +13,7 @@ MoE engine (``moe/``, plain PyTorch), the mmdet adapters of the engine
 ``testing/``).
 """
 # isort: off
-from . import compat  # noqa: F401  (first: fixes apply before anything loads)
+from . import compat  # (first: fixes apply before anything loads)
 # Importing each package registers its components into mmdet's registries.
 from . import damex, datasets, dynamic_dino, dynamicdet  # noqa: F401
 from . import engine, evaluation, hi_moe, models, registry  # noqa: F401
@@ -21,5 +21,7 @@ from . import engine, evaluation, hi_moe, models, registry  # noqa: F401
 from .config_files import config_file
 from .dynamic_dino import minilm_path
 from .version import __version__
+
+compat.moved_modules.install_moved_names()  # the packages exist now
 
 __all__ = ['__version__', 'config_file', 'minilm_path']

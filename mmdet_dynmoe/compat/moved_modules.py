@@ -5,8 +5,9 @@ The package was reorganised into one folder per method
 folders by kind. A module that moved as a whole still imports under its old
 path (the new module, with a ``FutureWarning`` naming it); a path whose
 contents were split or left the package fails with a message naming where
-they went. Config type names (``MoEDINO``, ``DatasetMixture``, ...) never
-changed: they are registry names, not import paths.
+they went, and so does a name taken from a package it left
+(:data:`MOVED_NAMES`). Config type names (``MoEDINO``, ``DatasetMixture``,
+...) never changed: they are registry names, not import paths.
 """
 from __future__ import annotations
 
@@ -85,6 +86,56 @@ GONE = {
     'the converter is a script now: python '
     'tools/dataset_converters/voc_to_coco.py (same arguments)',
 }
+
+#: package -> {name that left it: why it fails (after ``<package>.<name>``)}.
+MOVED_NAMES = {
+    'mmdet_dynmoe.moe': {
+        'HierarchicalRouter':
+        'moved: import it from mmdet_dynmoe.hi_moe',
+        'scene_diversity_loss':
+        'moved: import it from mmdet_dynmoe.hi_moe',
+        'routing_target_loss':
+        'moved: import it from mmdet_dynmoe.damex',
+        'DISPATCH_MODES':
+        'is now DISPATCH_PATHS (one name for a dispatch '
+        'path)',
+    },
+    'mmdet_dynmoe.models': {
+        'MoEGroundingDINO': 'moved: import it from mmdet_dynmoe.dynamic_dino',
+    },
+    'mmdet_dynmoe.damex': {
+        name: f'moved: import it from {new}'
+        for names, new in (
+            (('DatasetMixture', 'DatasetRatioSampler',
+              'OneDatasetPerBatchSampler', 'LabelSpace', 'LabelSpaceTable',
+              'TagDatasetSource', 'DATASET_META_KEYS'),
+             'mmdet_dynmoe.datasets'),
+            (('PerDatasetMetric', 'to_dataset_space'),
+             'mmdet_dynmoe.evaluation'),
+        )
+        for name in names
+    },
+}
+
+
+def _moved_name_getattr(package: str, moved: dict):
+    """A module ``__getattr__`` (PEP 562) that explains moved names."""
+
+    def __getattr__(name: str):
+        if name in moved:
+            raise ImportError(f'{package}.{name} {moved[name]} (config type '
+                              'names are unchanged)')
+        raise AttributeError(f'module {package!r} has no attribute {name!r}')
+
+    return __getattr__
+
+
+def install_moved_names() -> None:
+    """Give each package of :data:`MOVED_NAMES` its explaining
+    ``__getattr__`` (call once the packages are imported)."""
+    for package, moved in MOVED_NAMES.items():
+        module = sys.modules[package]
+        module.__getattr__ = _moved_name_getattr(package, moved)
 
 
 class _Alias(importlib.abc.Loader):

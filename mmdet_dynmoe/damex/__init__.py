@@ -42,23 +42,3 @@ __all__ = [
     'DatasetExpertsHook', 'expert_load_by_dataset', 'routing_purity',
     'routing_target_loss'
 ]
-
-#: the generic multi-dataset pieces that lived here before.
-_MOVED = {
-    'DatasetMixture': 'mmdet_dynmoe.datasets',
-    'DatasetRatioSampler': 'mmdet_dynmoe.datasets',
-    'OneDatasetPerBatchSampler': 'mmdet_dynmoe.datasets',
-    'LabelSpace': 'mmdet_dynmoe.datasets',
-    'LabelSpaceTable': 'mmdet_dynmoe.datasets',
-    'TagDatasetSource': 'mmdet_dynmoe.datasets',
-    'DATASET_META_KEYS': 'mmdet_dynmoe.datasets',
-    'PerDatasetMetric': 'mmdet_dynmoe.evaluation',
-    'to_dataset_space': 'mmdet_dynmoe.evaluation',
-}
-
-
-def __getattr__(name: str):
-    if name in _MOVED:
-        raise ImportError(f'mmdet_dynmoe.damex.{name} moved: import it from '
-                          f'{_MOVED[name]} (config type names are unchanged)')
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

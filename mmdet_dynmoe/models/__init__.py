@@ -19,11 +19,3 @@ __all__ = [
     'WHERE_ALIASES', 'add_routing_losses', 'apply_moe_cfg',
     'attach_moe_aux_losses', 'find_ffns', 'freeze_except', 'upcycle_ffns'
 ]
-
-
-def __getattr__(name: str):
-    if name == 'MoEGroundingDINO':
-        raise ImportError('mmdet_dynmoe.models.MoEGroundingDINO moved: import '
-                          'it from mmdet_dynmoe.dynamic_dino (the config '
-                          "type='MoEGroundingDINO' is unchanged)")
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -32,21 +32,3 @@ __all__ = [
     'router_z_loss', 'select_dispatch', 'split_dense_mlp', 'upcycle_dense_mlp',
     'upcycled_router_weight'
 ]
-
-#: names that lived here before the method folders; importing one says where
-#: it went (the engine does not import methods).
-_MOVED = {
-    'HierarchicalRouter': 'mmdet_dynmoe.hi_moe',
-    'scene_diversity_loss': 'mmdet_dynmoe.hi_moe',
-    'routing_target_loss': 'mmdet_dynmoe.damex',
-}
-
-
-def __getattr__(name: str):
-    if name == 'DISPATCH_MODES':
-        raise ImportError('mmdet_dynmoe.moe.DISPATCH_MODES is now '
-                          'DISPATCH_PATHS (one name for a dispatch path)')
-    if name in _MOVED:
-        raise ImportError(f'mmdet_dynmoe.moe.{name} moved: import it from '
-                          f'{_MOVED[name]}')
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -60,3 +60,12 @@ def test_old_paths_of_registered_names_reach_the_same_classes():
         'mmdet_dynmoe.datasets.dataset_mixture'
     assert METRICS.get('PerDatasetMetric').__module__ == \
         'mmdet_dynmoe.evaluation.per_dataset_metric'
+
+
+def test_a_renamed_engine_name_says_its_new_name():
+    with pytest.raises(
+            ImportError, match='DISPATCH_MODES is now '
+            'DISPATCH_PATHS'):
+        exec('from mmdet_dynmoe.moe import DISPATCH_MODES')
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        exec('from mmdet_dynmoe import moe; moe.nope')
