@@ -67,6 +67,11 @@ class TrainingDataCheckHook(Hook):
     (COCO files), and warns when a dataset has no box or drops more than
     ``max_dropped`` of its annotations.
 
+    Cost: once before training it reads every data info and, for a COCO
+    file, parses the file again (the dataset keeps no raw annotations):
+    seconds on the synthetic benchmark, tens of seconds and the file's size
+    in memory on COCO train2017.
+
     Args:
         max_dropped: the share of dropped annotations above which it warns.
     """
