@@ -17,7 +17,11 @@ group ``j``). Two decisions per token:
 
 Both levels stay differentiable: a chosen expert's weight is its instance
 weight times its group's renormalised scene probability, so the scene
-router gets gradients from the detection loss, not only from the aux losses.
+router gets gradients from the detection loss, not only from the aux losses
+(``combine='group_gate'``, ours). The prototype (vashkelis/himoe,
+``himoe_ffn.py``) weights the chosen experts by a softmax over their
+instance logits alone (``combine='instance'``); its scene router then
+learns only through the scene distribution the instance router reads.
 Every token still uses exactly ``top_k`` experts (equal active parameters
 across the variants); the flat ablation is :class:`TopKRouter`.
 
@@ -40,6 +44,8 @@ from mmdet_dynmoe.moe.config_checks import check_int, check_weight
 
 GROUP_ROUTING = ('image', 'token')
 EXPERT_ROUTING = ('token', 'image')
+#: how a token's chosen experts are weighted (``combine=``).
+COMBINE = ('group_gate', 'instance')
 
 
 def scene_diversity_loss(group_probs: Tensor) -> Tensor:
@@ -90,6 +96,13 @@ class HierarchicalRouter(Router):
             branch. With it the group gate still weighs experts of different
             groups against each other, but cancels when a token's experts
             share one group.
+        combine: ``'group_gate'`` (default): instance weight x the group's
+            renormalised scene probability. ``'instance'`` (the prototype):
+            softmax over the chosen experts' instance logits, weights sum
+            to 1 and the scene probability does not enter
+            (``normalize``/``renormalize_combined`` do not apply).
+        bias: the scene and instance routers have biases (the prototype's
+            ``nn.Linear`` do; default False).
         noise_std: Gaussian noise on both levels' logits in training.
         group_balance_loss_weight: weight of the load-balancing loss over
             the groups (``loss_moe_group_balance``); 0 (default) = off.
@@ -111,6 +124,8 @@ class HierarchicalRouter(Router):
                  scene_to_instance: bool = True,
                  normalize: bool = True,
                  renormalize_combined: bool = False,
+                 combine: str = 'group_gate',
+                 bias: bool = False,
                  noise_std: float = 0.0,
                  group_balance_loss_weight: float = 0.0,
                  diversity_loss_weight: float = 0.0) -> None:
@@ -140,6 +155,8 @@ class HierarchicalRouter(Router):
         if expert_routing == 'image' and group_routing != 'image':
             raise ValueError("expert_routing='image' needs "
                              "group_routing='image'")
+        if combine not in COMBINE:
+            raise ValueError(f'combine={combine!r}; allowed: {list(COMBINE)}')
         if temperature <= 0 or noise_std < 0:
             raise ValueError(f'temperature={temperature} must be > 0 and '
                              f'noise_std={noise_std} >= 0')
@@ -162,19 +179,27 @@ class HierarchicalRouter(Router):
         self.scene_to_instance = scene_to_instance
         self.normalize = normalize
         self.renormalize_combined = renormalize_combined
+        self.combine = combine
         self.noise_std = noise_std
         self.group_balance_loss_weight = group_balance_loss_weight
         self.diversity_loss_weight = diversity_loss_weight
-        self.scene_gate = nn.Linear(embed_dims, num_groups, bias=False)
+        self.scene_gate = nn.Linear(embed_dims, num_groups, bias=bias)
         self.gate = nn.Linear(
             embed_dims + (num_groups if scene_to_instance else 0),
             num_experts,
-            bias=False)
+            bias=bias)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        nn.init.normal_(self.scene_gate.weight, std=0.02)
-        nn.init.normal_(self.gate.weight, std=0.02)
+        for gate in (self.scene_gate, self.gate):
+            nn.init.normal_(gate.weight, std=0.02)
+            if gate.bias is not None:
+                nn.init.zeros_(gate.bias)
+
+    @staticmethod
+    def _linear(x: Tensor, gate: nn.Linear) -> Tensor:
+        bias = None if gate.bias is None else gate.bias.float()
+        return F.linear(x, gate.weight.float(), bias)
 
     def _noisy(self, logits: Tensor) -> Tensor:
         if self.training and self.noise_std > 0:
@@ -206,8 +231,7 @@ class HierarchicalRouter(Router):
             unit = torch.arange(x.shape[0], device=x.device)
         # 1) scene level: top-g groups per unit, renormalised gates
         group_logits = self._noisy(
-            F.linear(summary, self.scene_gate.weight.float()) /
-            self.temperature)
+            self._linear(summary, self.scene_gate) / self.temperature)
         group_probs = group_logits.softmax(dim=-1)  # (U, G)
         gate, group_indices = group_probs.topk(self.top_groups, dim=-1)
         gate = gate / gate.sum(dim=-1, keepdim=True)
@@ -223,12 +247,16 @@ class HierarchicalRouter(Router):
             scene = group_probs[unit] if self.expert_routing == 'token' \
                 else group_probs
             source = torch.cat([source, scene], dim=-1)
-        logits = self._noisy(F.linear(source, self.gate.weight.float()))
+        logits = self._noisy(self._linear(source, self.gate))
         if self.expert_routing == 'image':
             logits = logits[unit]  # (T, E): every token gets its image's
         allowed = allowed[unit]
         probs = logits.masked_fill(~allowed, float('-inf')).softmax(dim=-1)
         weights, indices = probs.topk(self.top_k, dim=-1)
+        if self.combine == 'instance':  # softmax over the chosen logits
+            weights = weights / weights.sum(dim=-1, keepdim=True)
+            return RouterOutput(logits, probs, weights, indices, group_probs,
+                                group_indices)
         if self.normalize:
             weights = weights / weights.sum(dim=-1, keepdim=True)
         weights = weights * expert_gate[unit].gather(1, indices)
@@ -261,4 +289,5 @@ class HierarchicalRouter(Router):
                 f'num_groups={self.num_groups}, top_groups={self.top_groups}'
                 f', group_routing={self.group_routing!r}, expert_routing='
                 f'{self.expert_routing!r}, temperature={self.temperature}'
-                f', renormalize_combined={self.renormalize_combined}')
+                f', renormalize_combined={self.renormalize_combined}'
+                f', combine={self.combine!r}')

@@ -5,6 +5,8 @@ from fnmatch import fnmatchcase
 from typing import Callable, Sequence, Union
 
 from mmcv.cnn.bricks.transformer import FFN
+from mmdet.models.layers.transformer import (DetrTransformerDecoderLayer,
+                                             DetrTransformerEncoderLayer)
 from torch import nn
 
 from mmdet_dynmoe.moe.config_checks import check_int
@@ -73,6 +75,9 @@ def replace_ffns(model: nn.Module,
     (:func:`attach_token_masks`) and, with ``collect_losses``, make
     ``model.loss()`` return the routing losses (:func:`attach_moe_aux_losses`).
 
+    A pre-norm MoEFFN (``pre_norm=True``) also replaces the norm its DETR
+    layer applies after the FFN by an identity.
+
     Returns:
         The replaced module paths.
     """
@@ -83,10 +88,29 @@ def replace_ffns(model: nn.Module,
         moe_ffn = convert(getattr(parent, child))
         moe_ffn.moe.name = name  # for its error messages
         setattr(parent, child, moe_ffn)
+        if moe_ffn.pre_norm:
+            _drop_post_norm(parent, name)
     if collect_losses:
         attach_moe_aux_losses(model)
     attach_token_masks(model)
     return names
+
+
+def _drop_post_norm(layer: nn.Module, ffn_name: str) -> None:
+    """Replace the norm after ``layer``'s FFN (its last) by an identity.
+
+    mmdet's DETR-family layers (``DetrTransformerEncoderLayer`` /
+    ``DecoderLayer`` and their Deformable, DINO and Grounding DINO
+    subclasses) apply ``norms[-1]`` right after ``ffn``.
+    """
+    if not isinstance(
+            layer, (DetrTransformerEncoderLayer, DetrTransformerDecoderLayer)):
+        raise TypeError(
+            f'MoEFFN pre_norm=True at {ffn_name}: its layer '
+            f'{type(layer).__name__} is not an mmdet DETR encoder/decoder '
+            'layer, so the norm after its FFN is unknown; use '
+            'pre_norm=False there')
+    layer.norms[-1] = nn.Identity()
 
 
 #: ``moe_cfg`` ``where`` aliases (mmdet's DETR-family module paths).

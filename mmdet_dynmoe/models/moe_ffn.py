@@ -94,7 +94,8 @@ class MoEFFN(BaseModule):
     """Mixture-of-Experts FFN with mmcv ``FFN``'s interface.
 
     ``out = identity + dropout_layer(gamma2(drop(MoE(x))))`` where MoE is
-    ``routed_scale * sum_j w_j expert_j(x) + shared(x) + bias``.
+    ``routed_scale * sum_j w_j expert_j(x) + shared(x) + bias``; with
+    ``pre_norm`` the MoE reads ``LayerNorm(x)``.
 
     Args:
         embed_dims, feedforward_channels, act_cfg, ffn_drop, dropout_layer,
@@ -106,6 +107,12 @@ class MoEFFN(BaseModule):
             ``feedforward_channels / k``.
         expert_channels: expert hidden size given directly (alternative to
             ``granularity``; default ``feedforward_channels``).
+        pre_norm: normalise the MoE's input with a LayerNorm of its own,
+            and let the enclosing DETR layer skip the norm it applies after
+            the FFN (``ffn_replacement.replace_ffns`` does that):
+            ``x + MoE(LN(x))`` instead of mmdet's post-norm
+            ``LN(x + MoE(x))``. The official DAMEX code's MoE block is
+            pre-norm inside an otherwise post-norm decoder layer.
         dense_checkpoint: what loading a *dense* FFN's weights into this
             layer does: ``'upcycle'`` (default: split them into the experts,
             exact when the experts are an upcycling, ``num_copies`` x
@@ -144,6 +151,7 @@ class MoEFFN(BaseModule):
                  granularity: Optional[int] = None,
                  expert_channels: Optional[int] = None,
                  dense_checkpoint: str = 'upcycle',
+                 pre_norm: bool = False,
                  **moe_cfg) -> None:
         super().__init__(init_cfg)
         if dense_checkpoint not in DENSE_CHECKPOINT:
@@ -181,6 +189,8 @@ class MoEFFN(BaseModule):
             dropout_layer) if dropout_layer else nn.Identity()
         self.gamma2 = LayerScale(embed_dims, scale=layer_scale_init_value) \
             if layer_scale_init_value > 0 else nn.Identity()
+        self.pre_norm = bool(pre_norm)
+        self.norm = nn.LayerNorm(embed_dims) if pre_norm else nn.Identity()
 
     def set_token_masks(self, valid: Optional[Tensor],
                         context: Optional[Tensor]) -> None:
@@ -209,7 +219,8 @@ class MoEFFN(BaseModule):
                 "dict(type='MoEAuxLossHook')], or build MoE layers with "
                 'upcycle_ffns(), which attach the collector')
         out = self.gamma2(
-            self.out_drop(self.moe(x, valid=valid, context=context)))
+            self.out_drop(
+                self.moe(self.norm(x), valid=valid, context=context)))
         if not self.add_identity:
             return self.dropout_layer(out)
         return (x if identity is None else identity) + self.dropout_layer(out)
@@ -222,7 +233,9 @@ class MoEFFN(BaseModule):
         residual, and copies its activation, residual dropout layer and layer
         scale (their configs are not stored on a built FFN); the result sits
         on the FFN's device and dtype. Weights are not copied (see
-        :meth:`from_dense`).
+        :meth:`from_dense`). An ``act_cfg`` or ``dropout_layer`` in
+        ``moe_kwargs`` replaces the FFN's (e.g. the official DAMEX code's
+        GELU experts and drop-path 0.2).
 
         Args:
             ffn: a two-layer mmcv ``FFN`` (``num_fcs=2``).
@@ -246,8 +259,10 @@ class MoEFFN(BaseModule):
             ffn_drop=drop.p,
             add_identity=ffn.add_identity,
             **moe_kwargs)
-        moe_ffn.moe.experts.activation = copy.deepcopy(act)
-        moe_ffn.dropout_layer = copy.deepcopy(ffn.dropout_layer)
+        if 'act_cfg' not in moe_kwargs:
+            moe_ffn.moe.experts.activation = copy.deepcopy(act)
+        if 'dropout_layer' not in moe_kwargs:
+            moe_ffn.dropout_layer = copy.deepcopy(ffn.dropout_layer)
         moe_ffn.gamma2 = copy.deepcopy(ffn.gamma2)
         return moe_ffn.to(device=fc1.weight.device, dtype=fc1.weight.dtype)
 

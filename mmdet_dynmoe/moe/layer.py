@@ -2,6 +2,9 @@
 
 ``y = routed_scale * sum_j w_j(x) * expert_{i_j}(x) + shared(x) + bias``
 
+(with ``output_bias='per_expert'``, tutel's layout, the bias is inside each
+expert instead: ``sum_j w_j * (expert_{i_j}(x) + b_{i_j})``.)
+
 The layer keeps the routing losses of its training forward passes until a
 caller takes them with :meth:`MoELayer.pop_aux_losses` (see
 :mod:`mmdet_dynmoe.moe.collect`); eval forward passes compute none. The
@@ -26,6 +29,11 @@ from .losses import check_loss_scope, load_balancing_loss, router_z_loss
 from .router import RouterOutput, build_router
 from .stats import RoutingStats
 from .token_layout import TokenLayout, flatten_tokens
+
+#: where the experts' output bias sits (``MoELayer(output_bias=...)``).
+OUTPUT_BIAS = ('shared', 'per_expert', 'per_expert_frozen')
+#: how a fresh layer is initialised (``MoELayer(init=...)``).
+INITS = ('linear', 'xavier')
 
 
 class RoutingRecord(NamedTuple):
@@ -78,7 +86,12 @@ class MoELayer(nn.Module):
             by the router's score (first choices first, then the tokens
             with the highest top probability, ties by position); slots
             over it are not computed and are counted in
-            ``moe_dropped_slots``. Eval is always dropless.
+            ``moe_dropped_slots``. Eval is dropless unless
+            ``capacity_at_test``.
+        capacity_at_test: apply ``capacity_factor`` in eval too (tutel and
+            the official DAMEX code do; a dropped slot then adds nothing, so
+            a token all of whose slots drop gets only the residual). Off by
+            default: at test time every token gets its experts.
         dispatch: ``'auto'``, ``'loop'``, ``'grouped_mm'`` or ``'dense'``
             (see :mod:`mmdet_dynmoe.moe.dispatch`).
         balance_loss_weight: Weight of the load-balancing loss; 0 (the
@@ -86,6 +99,21 @@ class MoELayer(nn.Module):
         z_loss_weight: Weight of the router z-loss; 0 (default) = off.
         loss_scope: ``'global'`` (statistics over all DDP processes) or
             ``'local'``; the router's own losses use it too.
+        output_bias: ``'shared'`` (default): one trainable bias added after
+            combining, which is what makes an upcycled dense FFN sum back
+            exactly. ``'per_expert'``: each expert has its own output bias,
+            weighted with its gate (tutel's layout); ``'per_expert_frozen'``:
+            the same, not trained (DAMEX: ``mlp_fc2_bias=False`` freezes
+            tutel's ``batched_fc2_bias`` at its initial value).
+        init: fresh initialisation. ``'linear'`` (default): each expert
+            like an ``nn.Linear`` pair, the router from N(0, 0.02), the
+            shared bias 0. ``'xavier'`` (the official DAMEX code, whose DINO
+            transformer re-draws every >= 2-D parameter with
+            ``xavier_uniform_``, tutel's stacked experts included): xavier
+            over tutel's tensor shapes, ``w1``/``w2`` as (E, H, C), ``b1``
+            (E, H), the per-expert output bias (E, C) and the router's
+            (E, C) weight. Expert outputs start about 100x smaller than with
+            ``'linear'``.
         check_finite: debugging aid, off by default: every forward pass
             checks its input and raises ``FloatingPointError`` naming the
             layer (:attr:`name`) and the first NaN/inf token. Costs a host
@@ -107,7 +135,10 @@ class MoELayer(nn.Module):
                  balance_loss_weight: float = 0.0,
                  z_loss_weight: float = 0.0,
                  loss_scope: str = 'global',
-                 check_finite: bool = False) -> None:
+                 check_finite: bool = False,
+                 capacity_at_test: bool = False,
+                 output_bias: str = 'shared',
+                 init: str = 'linear') -> None:
         super().__init__()
         check_int('embed_dims', embed_dims)
         check_int('hidden_channels', hidden_channels)
@@ -122,11 +153,22 @@ class MoELayer(nn.Module):
                              'or None (dropless)')
         check_weight('balance_loss_weight', balance_loss_weight)
         check_weight('z_loss_weight', z_loss_weight)
+        if output_bias not in OUTPUT_BIAS:
+            raise ValueError(f'output_bias={output_bias!r}; allowed: '
+                             f'{list(OUTPUT_BIAS)}')
+        if init not in INITS:
+            raise ValueError(f'init={init!r}; allowed: {list(INITS)}')
+        if capacity_at_test and capacity_factor is None:
+            raise ValueError('capacity_at_test=True needs a capacity_factor '
+                             '(None is dropless)')
         self.embed_dims = embed_dims
         self.num_experts = num_experts
         self.top_k = top_k
         self.routed_scale = routed_scale
         self.capacity_factor = capacity_factor
+        self.capacity_at_test = bool(capacity_at_test)
+        self.output_bias = output_bias
+        self.init = init
         self.dispatch = check_dispatch_path(dispatch)
         self.balance_loss_weight = balance_loss_weight
         self.z_loss_weight = z_loss_weight
@@ -144,7 +186,11 @@ class MoELayer(nn.Module):
         self.shared_experts = GroupedExperts(
             1, embed_dims, hidden_channels * num_shared_experts, activation,
             dropout) if num_shared_experts else None
-        self.bias = nn.Parameter(torch.zeros(embed_dims))
+        # shared: (C,) after combining; per expert: (E, C), gate-weighted
+        self.bias = nn.Parameter(
+            torch.zeros(embed_dims) if output_bias == 'shared' else
+            torch.zeros(num_experts, embed_dims),
+            requires_grad=output_bias != 'per_expert_frozen')
         self.stats = RoutingStats(num_experts)
         # Whether training passes keep their routing losses for
         # pop_aux_losses(); a caller that never pops should turn this off.
@@ -154,14 +200,36 @@ class MoELayer(nn.Module):
         # (set by a method that computes its own loss from the routing).
         self.keep_routing = False
         self._routing: list[RoutingRecord] = []
+        if init != 'linear':
+            self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Fresh (not upcycled) initialisation of router, experts and bias."""
+        """Fresh (not upcycled) initialisation of router, experts and bias,
+        as ``init`` says."""
         self.experts.reset_parameters()
         if self.shared_experts is not None:
             self.shared_experts.reset_parameters()
         self.router.reset_parameters()
         nn.init.zeros_(self.bias)
+        if self.init == 'xavier':
+            self._reset_xavier()
+
+    @torch.no_grad()
+    def _reset_xavier(self) -> None:
+        """xavier_uniform over tutel's shapes (see ``init``)."""
+        experts = [self.experts
+                   ] + ([self.shared_experts] if self.shared_experts else [])
+        for ex in experts:
+            # ours: w1 (E, C, H), w2 (E, H, C); tutel's: both (E, H, C)
+            for w in (ex.w1, ex.w2):
+                tutel = w if w is ex.w2 else w.transpose(1, 2)
+                tutel.copy_(nn.init.xavier_uniform_(torch.empty_like(tutel)))
+            nn.init.xavier_uniform_(ex.b1)
+        if self.bias.dim() == 2:
+            nn.init.xavier_uniform_(self.bias)
+        for p in self.router.parameters():
+            if p.dim() > 1:
+                nn.init.xavier_uniform_(p)
 
     def active_params_per_token(self) -> int:
         """Expert parameters one token uses (router excluded)."""
@@ -200,7 +268,8 @@ class MoELayer(nn.Module):
         with torch.autocast(flat.device.type, enabled=False):
             route = self.router(flat, layout)
         keep = None
-        if self.training and self.capacity_factor is not None:
+        if self.capacity_factor is not None and (self.training
+                                                 or self.capacity_at_test):
             capacity = math.ceil(self.capacity_factor * flat.shape[0] *
                                  self.top_k / self.num_experts)
             # the router's confidence decides who is kept, not position
@@ -212,12 +281,17 @@ class MoELayer(nn.Module):
             weights = weights * self.routed_scale
         out = dispatch(flat, weights, route.indices, self.experts,
                        self.dispatch, keep)
+        if self.bias.dim() == 2:  # per expert: sum_j w_j b_{i_j}, kept slots
+            slot = weights if keep is None else weights * keep
+            out = out + (slot.unsqueeze(-1).to(out.dtype) *
+                         self.bias.to(out.dtype)[route.indices]).sum(1)
         if self.shared_experts is not None:
             out = out + self.shared_experts.forward_all(flat)[0]
         if selected is not None:  # padding: zeros before the bias
             out = out.new_zeros(selected.shape[0], out.shape[1]).index_put(
                 (selected.nonzero().squeeze(1), ), out)
-        out = out + self.bias.to(out.dtype)
+        if self.bias.dim() == 1:
+            out = out + self.bias.to(out.dtype)
         if self.training and self.record_aux:
             self._record_aux(route, keep)
         if self.training and self.keep_routing:
@@ -278,4 +352,6 @@ class MoELayer(nn.Module):
     def extra_repr(self) -> str:
         return (f'top_k={self.top_k}, routed_scale={self.routed_scale}, '
                 f'capacity_factor={self.capacity_factor}, '
+                f'capacity_at_test={self.capacity_at_test}, '
+                f'output_bias={self.output_bias!r}, init={self.init!r}, '
                 f'dispatch={self.dispatch!r}')

@@ -117,3 +117,44 @@ def router_z_loss(logits: Tensor, scope: str = 'global') -> Tensor:
     """
     z_sum = torch.logsumexp(logits, dim=-1).square().sum()
     return mean_over_tokens(z_sum, logits, scope)
+
+
+def importance_load_loss(logits: Tensor, indices: Tensor,
+                         noise_std: float) -> Tensor:
+    """Importance + load loss (Shazeer et al. 2017) as tutel v0.2 computes it.
+
+    ``(CV^2(importance) + CV^2(load)) / 2``, with ``CV^2(v) = var(v) /
+    mean(v)^2`` over the ``E`` experts (unbiased variance, as
+    ``torch.var``); importance = the sum over tokens of the clean softmax
+    probabilities; load = the sum over tokens of ``Phi((p_e - l_k) /
+    noise_std)``, the normal CDF of how far each clean probability ``p_e``
+    lies above the token's ``k``-th chosen *logit* ``l_k``. That mixes a
+    probability with a logit; it is tutel's formula (``losses.
+    load_importance_loss``, called with ``softmax(logits)`` and
+    ``logits.gather(topk_ids)``), kept as is because the official DAMEX
+    baseline trains with it. Local to the process, as in tutel.
+
+    Args:
+        logits: (T, E) fp32 clean router logits.
+        indices: (T, k) chosen experts, highest first (chosen with noise).
+        noise_std: the router's gate-noise std (tutel: ``gate_noise / E``),
+            > 0.
+
+    Returns:
+        Scalar fp32 loss.
+    """
+    if not noise_std > 0:
+        raise ValueError(f'importance_load_loss needs noise_std > 0 (the '
+                         f"router's gate noise), got {noise_std}")
+    logits = logits.float()
+    probs = logits.softmax(dim=-1)
+    threshold = logits.gather(1, indices[:, -1:])  # (T, 1) k-th chosen
+    normal = torch.distributions.Normal(
+        probs.new_zeros(()), probs.new_full((), float(noise_std)))
+    load = normal.cdf(probs - threshold).sum(0)
+    importance = probs.sum(0)
+
+    def cv_squared(v: Tensor) -> Tensor:
+        return v.var() / (v.mean()**2 + 1e-10)
+
+    return (cv_squared(importance) + cv_squared(load)) / 2.0

@@ -19,9 +19,11 @@ class RouterOutput(NamedTuple):
     """What a router decided for ``T`` tokens and ``E`` experts.
 
     Attributes:
-        logits: (T, E) fp32 router logits (after noise, before masking).
-        probs: (T, E) fp32 softmax over all allowed experts; used by the
-            load-balancing loss.
+        logits: (T, E) fp32 router logits the losses read (before masking;
+            with training noise, unless the router uses its noise for the
+            choice only, see ``TopKRouter(noise_in_loss=False)``).
+        probs: (T, E) fp32 softmax of ``logits`` over all allowed experts;
+            used by the load-balancing loss.
         weights: (T, top_k) fp32 combination weights of the chosen experts.
         indices: (T, top_k) int64 chosen experts, highest score first.
         group_probs: hierarchical routers only: (U, G) fp32 probabilities
@@ -75,7 +77,12 @@ class TopKRouter(Router):
             (Mixtral); if False the weights are the raw softmax probabilities
             (Switch / GShard).
         noise_std: Std of Gaussian noise added to the logits in training
-            (noisy top-k); 0 disables it.
+            (noisy top-k); 0 disables it. tutel (DAMEX's MoE layer) writes
+            it as ``gate_noise / E``.
+        noise_in_loss: True (default): the noisy logits are also what the
+            routing losses read (``logits``/``probs``). False (tutel, the
+            official DAMEX code): the noise only chooses the experts and
+            their weights; ``logits``/``probs`` stay clean.
         jitter_eps: Multiplicative input jitter ``U(1-eps, 1+eps)`` in training
             (Switch Transformer); 0 disables it.
         bias: Whether the router has a bias.
@@ -88,7 +95,8 @@ class TopKRouter(Router):
                  normalize: bool = True,
                  noise_std: float = 0.0,
                  jitter_eps: float = 0.0,
-                 bias: bool = False) -> None:
+                 bias: bool = False,
+                 noise_in_loss: bool = True) -> None:
         super().__init__()
         if not 1 <= top_k <= num_experts:
             raise ValueError(f'top_k={top_k} is not allowed with num_experts='
@@ -101,6 +109,7 @@ class TopKRouter(Router):
         self.top_k = top_k
         self.normalize = normalize
         self.noise_std = noise_std
+        self.noise_in_loss = bool(noise_in_loss)
         self.jitter_eps = jitter_eps
         self.gate = nn.Linear(embed_dims, num_experts, bias=bias)
         self.reset_parameters()
@@ -129,18 +138,23 @@ class TopKRouter(Router):
                                                  1 + self.jitter_eps)
         bias = None if self.gate.bias is None else self.gate.bias.float()
         logits = F.linear(x, self.gate.weight.float(), bias)
+        noisy = logits
         if self.training and self.noise_std > 0:
-            logits = logits + torch.randn_like(logits) * self.noise_std
-        probs = logits.softmax(dim=-1)
+            noisy = logits + torch.randn_like(logits) * self.noise_std
+        probs = noisy.softmax(dim=-1)
         weights, indices = probs.topk(self.top_k, dim=-1)
         if self.normalize:
             weights = weights / weights.sum(dim=-1, keepdim=True)
-        return RouterOutput(logits, probs, weights, indices)
+        if noisy is not logits and not self.noise_in_loss:
+            return RouterOutput(logits, logits.softmax(dim=-1), weights,
+                                indices)
+        return RouterOutput(noisy, probs, weights, indices)
 
     def extra_repr(self) -> str:
         return (f'embed_dims={self.embed_dims}, num_experts={self.num_experts}'
                 f', top_k={self.top_k}, normalize={self.normalize}, '
-                f'noise_std={self.noise_std}, jitter_eps={self.jitter_eps}')
+                f'noise_std={self.noise_std}, noise_in_loss='
+                f'{self.noise_in_loss}, jitter_eps={self.jitter_eps}')
 
 
 #: Router types a config may name in ``router_cfg=dict(type=...)``; a method

@@ -74,7 +74,8 @@ def upcycle_dense_mlp(layer: MoELayer, w1: Tensor, b1: Tensor, w2: Tensor,
     """Load a dense MLP into ``layer`` so that it reproduces it exactly.
 
     ``layer`` must have ``N * k`` experts of hidden size ``H / k``,
-    ``top_k == k``, no shared experts and a renormalising top-k router.
+    ``top_k == k``, no shared experts, a renormalising top-k router and
+    the shared output bias.
     Sets ``layer.routed_scale = k``.
 
     Returns:
@@ -95,6 +96,10 @@ def upcycle_dense_mlp(layer: MoELayer, w1: Tensor, b1: Tensor, w2: Tensor,
     if not getattr(layer.router, 'normalize', False):
         raise ValueError('exact upcycling needs router_cfg normalize=True '
                          '(renormalised top-k weights)')
+    if layer.output_bias != 'shared':
+        raise ValueError(
+            f"exact upcycling needs output_bias='shared' (got "
+            f"{layer.output_bias!r}): the dense FFN has one output bias")
     e_w1, e_b1, e_w2 = split_dense_mlp(w1, b1, w2, num_copies, granularity)
     layer.experts.w1.copy_(e_w1)
     layer.experts.b1.copy_(e_b1)

@@ -364,3 +364,141 @@ def test_analyze_dataset_routing_tool(damex_cfg, tmp_path):
     assert layer['datasets'] == ['studio', 'street', 'night', 'paper']
     assert 0.0 <= layer['purity']['mean'] <= 1.0
     assert (tmp_path / 'out' / 'expert_load.png').is_file()
+
+
+DAMEX_OFFICIAL = osp.join(
+    CONFIGS, 'damex-dino_r18-tiny-e4-official_3e_synthetic-domains.py')
+MOE_OFFICIAL = osp.join(
+    CONFIGS, 'moe-dino_r18-tiny-e4-official_3e_synthetic-domains.py')
+
+
+def _official_layers_are_tutels(model, num_experts: int) -> None:
+    """The official MoE block in every MoE layer of ``model``."""
+    layers = moe_layers(model)
+    assert len(layers) >= 2
+    for name, layer in layers:
+        router = layer.router
+        assert router.noise_std == pytest.approx(1.0 / num_experts)
+        assert router.noise_in_loss is False and router.normalize is False
+        assert isinstance(layer.experts.activation, torch.nn.GELU)
+        assert layer.output_bias == 'per_expert_frozen'
+        assert layer.bias.shape == (num_experts, layer.embed_dims)
+        assert not layer.bias.requires_grad
+        assert layer.init == 'xavier' and layer.capacity_at_test
+        ffn = model.get_submodule(name[:-len('.moe')])
+        assert ffn.pre_norm and isinstance(ffn.norm, torch.nn.LayerNorm)
+        assert ffn.dropout_layer.drop_prob == 0.2  # DropPath
+        decoder_layer = model.get_submodule(name[:-len('.ffn.moe')])
+        assert isinstance(decoder_layer.norms[-1], torch.nn.Identity)
+
+
+def test_official_damex_preset_turns_on_the_official_moe_block(
+        tiny_synthetic, tmp_path):
+    cfg = _cfg(DAMEX_OFFICIAL, tiny_synthetic, str(tmp_path))
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    model.init_weights()
+    _official_layers_are_tutels(model, 4)
+    # the dense decoder layers keep mmdet's post-norm
+    assert isinstance(model.decoder.layers[1].norms[-1], torch.nn.LayerNorm)
+    # ... and the official init: xavier over tutel's (E, H, C) experts
+    layer = moe_layers(model)[0][1]
+    C, H = layer.embed_dims, layer.experts.hidden_channels
+    assert layer.experts.w1.std().item() == pytest.approx(
+        (2 / (H * C + 4 * C))**0.5, rel=0.05)
+    # everything else is the default DAMEX config's
+    ours = Config.fromfile(DAMEX).to_dict()
+    official = Config.fromfile(DAMEX_OFFICIAL).to_dict()
+    official.pop('damex_official_moe_block')
+    for key in ('act_cfg', 'output_bias', 'init', 'pre_norm', 'dropout_layer',
+                'capacity_at_test'):
+        official['model']['moe_cfg'].pop(key)
+    for c in (ours, official):
+        c['model']['moe_cfg'].pop('router_cfg')
+    assert official == ours
+
+
+def _importance_load_reference(logits, indices, noise_std):
+    """tutel's load_importance_loss written out (erf, unbiased variance)."""
+    probs = logits.softmax(-1).double()
+    cdf = 0.5 * (1 + torch.erf(
+        (probs - logits.double().gather(1, indices)[:, -1:]) /
+        (noise_std * 2**0.5)))
+
+    def cv2(v):
+        return v.var() / (v.mean()**2 + 1e-10)
+
+    return (cv2(probs.sum(0)) + cv2(cdf.sum(0))) / 2
+
+
+def test_official_moe_baseline_trains_importance_load_on_matched_queries(
+        tiny_synthetic, tmp_path):
+    cfg = _cfg(MOE_OFFICIAL, tiny_synthetic, str(tmp_path))
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    model.init_weights()
+    _official_layers_are_tutels(model, 4)
+    assert model.dataset_experts is None  # reads no dataset
+    model.train()
+    batch = _mixed_batch(model, cfg, training=True)
+    recorded = []
+    pop = model.bbox_head.pop_matched_queries
+    model.bbox_head.pop_matched_queries = lambda: recorded.append(pop()) or \
+        recorded[-1]
+    routes = []
+    for _, layer in moe_layers(model):
+        layer.router.register_forward_hook(
+            lambda mod, args, out: routes.append(out))
+    losses = model(**batch, mode='loss')
+    matched = recorded[0]
+    assert 0 < matched.sum() < matched.numel()
+    expected = sum(0.1 / 2 * _importance_load_reference(
+        r.logits[matched.flatten()], r.indices[matched.flatten()], 0.25)
+                   for r in routes)
+    assert len(routes) == 2
+    assert losses['loss_moe_importance_load'].item() == pytest.approx(
+        expected.item(), rel=1e-5)
+    assert not {'loss_moe_balance', 'loss_moe_routing_target'} & set(losses)
+    losses['loss_moe_importance_load'].backward()
+    assert all(layer.router.gate.weight.grad.abs().sum() > 0
+               for _, layer in moe_layers(model))
+
+
+def test_importance_load_loss_needs_gate_noise_and_no_dataset_map(
+        tiny_synthetic, tmp_path):
+    cfg = _cfg(MOE_OFFICIAL, tiny_synthetic, str(tmp_path)).model
+    no_noise = copy.deepcopy(cfg)
+    no_noise.moe_cfg.router_cfg.noise_std = 0.0
+    with pytest.raises(ValueError, match="gate noise"):
+        MODELS.build(no_noise)
+    with_map = copy.deepcopy(cfg)
+    with_map.dataset_experts = dict(studio=0)
+    with pytest.raises(ValueError, match='reads no dataset'):
+        MODELS.build(with_map)
+
+
+def test_official_uodb_map_shares_experts_as_the_official_code():
+    cfg = Config.fromfile(
+        osp.join(CONFIGS, 'damex-dino-4scale_r50-e8-official_12e_uodb.py'))
+    experts = cfg.model.dataset_experts
+    assert set(experts) == set(cfg.uodb_classes)  # every UODB dataset
+    assert experts['kitti'] == experts['lisa']
+    assert experts['voc'] == experts['comic'] == experts['coco']
+    own = [n for n in experts if n not in ('kitti', 'voc', 'comic')]
+    assert len(own) == 8 and sorted(experts[n] for n in own) == list(range(8))
+    router = cfg.model.moe_cfg.router_cfg
+    assert router.noise_std == 1.0 / 8 and router.noise_in_loss is False
+
+
+@pytest.mark.slow
+def test_official_uodb_preset_passes_a_training_step_on_its_layout(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = cpu_step_cfg(
+        osp.join(CONFIGS, 'damex-dino-4scale_r50-e8-official_12e_uodb.py'),
+        str(tmp_path / 'work'))
+    write_layout_fixture(cfg.train_dataloader.dataset, num_images=1)
+    cfg.train_dataloader.batch_size = 2
+    runner = Runner.from_cfg(cfg)
+    _official_layers_are_tutels(runner.model, 8)
+    runner.train()
+    assert runner.iter == 1

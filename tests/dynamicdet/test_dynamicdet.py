@@ -740,3 +740,37 @@ def test_difficulty_router_reads_the_levels_it_is_given():
         model.backbone.level_channels[2], )
     with pytest.raises(ValueError, match=r'levels=\(9,\) must be backbone'):
         _build(step=1, difficulty_router=dict(levels=(9, )))
+
+
+@pytest.mark.parametrize('config', [
+    'dynamicdet-faster-rcnn_r18-tiny_router-official_synthetic-mixed.py',
+    'dynamicdet-faster-rcnn_r50_fpn_router-official_coco.py'
+])
+def test_official_router_recipe_steps_once_per_64_images(config):
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    assert cfg.model.step == 2
+    assert cfg.model.difficulty_router.levels == (0, 1, 2, 3)
+    assert cfg.train_cfg.max_epochs == 2
+    assert cfg.train_dataloader.batch_size * \
+        cfg.optim_wrapper.accumulative_counts == 64
+    torch.manual_seed(0)
+    router = DifficultyRouter([8, 16])
+    wrapper = build_optim_wrapper(router, copy.deepcopy(cfg.optim_wrapper))
+    optimizer = wrapper.optimizer
+    assert type(optimizer).__name__ == 'AdamW'
+    assert optimizer.defaults['betas'] == (0.937, 0.999)
+    decay = {
+        tuple(g['params'][0].shape): g['weight_decay']
+        for g in optimizer.param_groups
+    }
+    assert decay[(6, 24)] == 0.005 and decay[(6, )] == 0.0  # no bias decay
+    wrapper.initialize_count_status(router, 0, 1000)
+    feats = [torch.randn(1, 8, 4, 4), torch.randn(1, 16, 2, 2)]
+    start = router.fc1.weight.detach().clone()
+    for image in range(64):  # one image per iteration
+        assert torch.equal(router.fc1.weight, start), image
+        wrapper.update_params(router(feats).sum())
+    assert not torch.equal(router.fc1.weight, start)  # one router step
+    scheduler = cfg.param_scheduler[0]
+    assert scheduler.type == 'LinearLR' and scheduler.end == 1000
+    assert not scheduler.by_epoch

@@ -21,13 +21,19 @@ from helpers import REPO_ROOT, load_tool, save_initialised_checkpoint, tiny_cfg
 from helpers.paper_scale import cpu_step_cfg
 
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'hi_moe')
-TINY = sorted(
-    osp.basename(p)
-    for p in glob.glob(osp.join(CONFIG_DIR, 'hi-moe-dino_r18-tiny-*.py')))
-PAPER = sorted(
-    osp.basename(p)
-    for p in glob.glob(osp.join(CONFIG_DIR, 'hi-moe-dino-4scale_r50-*.py')))
+
+
+def _configs(pattern: str) -> list[str]:
+    """Our HI-MoE variants (the prototype presets are pinned apart)."""
+    return sorted(
+        osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, pattern))
+        if '-prototype' not in p)
+
+
+TINY = _configs('hi-moe-dino_r18-tiny-*.py')
+PAPER = _configs('hi-moe-dino-4scale_r50-*.py')
 HI_MOE = 'hi-moe-dino_r18-tiny-e16g4_3e_synthetic-mixed.py'
+PROTOTYPE = 'hi-moe-dino_r18-tiny-e16g4-prototype_3e_synthetic-mixed.py'
 
 
 def _train_batch(model, cfg, sizes=None):
@@ -176,3 +182,53 @@ def test_analyze_scene_groups_tool_plots_group_usage_per_domain(
     assert layer['domains'] == ['night', 'paper', 'street', 'studio']
     assert all(sum(row) == pytest.approx(2) for row in layer['usage'])
     assert (out / 'scene_groups.png').is_file()
+
+
+def test_prototype_preset_is_full_width_with_a_shared_expert_everywhere(
+        tiny_synthetic, tmp_path):
+    cfg = tiny_cfg(f'hi_moe/{PROTOTYPE}', tiny_synthetic, str(tmp_path))
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    model.init_weights()
+    moe = {n: m for n, m in model.named_modules() if isinstance(m, MoEFFN)}
+    assert sorted(moe) == sorted(
+        f'{coder}.layers.{i}.ffn' for coder in ('encoder', 'decoder')
+        for i in range(len(getattr(model, coder).layers)))
+    dense = 2 * 256 * 1024 + 1024 + 256  # the dense FFN's parameters
+    for m in moe.values():
+        layer = m.moe
+        assert layer.num_experts == 16 and layer.top_k == 2
+        assert layer.experts.hidden_channels == 1024  # full width
+        assert layer.shared_experts.hidden_channels == 1024
+        assert layer.router.combine == 'instance'
+        assert layer.router.gate.bias is not None
+        # 2 routed + 1 shared full-width experts: 3x the dense FFN
+        assert layer.active_params_per_token() == 3 * dense - 2 * 256
+    model.train()
+    losses = model(**_train_batch(model, cfg), mode='loss')
+    # the prototype's routing losses have no gradient: none trains here
+    assert not [k for k in losses if k.startswith('loss_moe')]
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    router = moe['decoder.layers.0.ffn'].moe.router
+    # the scene router learns through the scene distribution the instance
+    # router reads, although the combination ignores the group gate
+    assert router.scene_gate.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.slow
+def test_paper_scale_prototype_preset_passes_a_training_step(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = cpu_step_cfg(
+        osp.join(CONFIG_DIR,
+                 'hi-moe-dino-4scale_r50-e16g4-prototype_12e_coco.py'),
+        str(tmp_path / 'work'))
+    write_layout_fixture(cfg.train_dataloader.dataset, num_images=2)
+    cfg.train_dataloader.batch_size = 2
+    runner = Runner.from_cfg(cfg)
+    moe = [m for m in runner.model.modules() if isinstance(m, MoEFFN)]
+    assert len(moe) == 12
+    assert all(m.moe.experts.hidden_channels == 2048
+               and m.moe.shared_experts.hidden_channels == 2048 for m in moe)
+    runner.train()
+    assert runner.iter == 1

@@ -250,3 +250,34 @@ def test_router_noise_changes_training_routing_only():
     first = layer.router(x.flatten(0, 1)).indices
     torch.manual_seed(2)
     assert not torch.equal(first, layer.router(x.flatten(0, 1)).indices)
+
+
+def test_instance_combination_is_a_softmax_over_the_chosen_logits():
+    # the prototype (himoe_ffn.py): softmax(topk(masked instance logits))
+    torch.manual_seed(0)
+    ours = _layer(num_experts=16, group_balance_loss_weight=0.0)
+    proto = _layer(
+        num_experts=16, group_balance_loss_weight=0.0, combine='instance')
+    proto.load_state_dict(ours.state_dict())
+    x = torch.randn(3, 10, C)
+    layout_x = x.reshape(-1, C)
+    from mmdet_dynmoe.moe import TokenLayout
+    layout = TokenLayout(torch.arange(3).repeat_interleave(10), 3)
+    route = proto.router(layout_x, layout)
+    chosen = route.logits.gather(1, route.indices)
+    torch.testing.assert_close(route.weights, chosen.softmax(-1))
+    torch.testing.assert_close(route.weights.sum(-1), torch.ones(30))
+    # ours: the group gate enters; two groups -> weights sum to about 1/2
+    mine = ours.router(layout_x, layout)
+    assert torch.equal(mine.indices, route.indices)
+    assert mine.weights.sum(-1).max() < 0.999
+    with pytest.raises(ValueError, match="allowed: \\['group_gate'"):
+        _layer(combine='scene')
+
+
+def test_router_biases_are_optional_and_start_at_zero():
+    layer = _layer(bias=True)
+    layer.router.reset_parameters()
+    assert torch.equal(layer.router.gate.bias, torch.zeros(8))
+    assert torch.equal(layer.router.scene_gate.bias, torch.zeros(4))
+    assert _layer().router.gate.bias is None

@@ -279,3 +279,65 @@ def test_moe_aux_loss_hook_wires_config_built_moe_ffn():
     assert set(losses) == {'loss_task', 'loss_moe_balance', 'loss_moe_z'}
     model.eval()
     assert isinstance(model(x), torch.Tensor)
+
+
+def test_pre_norm_moe_ffn_normalises_its_input_and_its_layer_drops_the_post_norm(
+):
+    from mmdet.models.layers.transformer import DinoTransformerDecoder
+
+    from mmdet_dynmoe.models import apply_moe_cfg
+    torch.manual_seed(0)
+    decoder = DinoTransformerDecoder(
+        num_layers=2,
+        post_norm_cfg=None,
+        layer_cfg=dict(
+            self_attn_cfg=dict(embed_dims=32, num_heads=4),
+            cross_attn_cfg=dict(embed_dims=32, num_levels=1, num_heads=4),
+            ffn_cfg=dict(embed_dims=32, feedforward_channels=64)))
+    model = torch.nn.Module()
+    model.decoder = decoder
+    apply_moe_cfg(
+        model,
+        dict(
+            where='decoder.layers.0.ffn',
+            num_experts=4,
+            top_k=1,
+            pre_norm=True),
+        collect_losses=False)
+    moe = decoder.layers[0].ffn
+    assert isinstance(decoder.layers[0].norms[-1], torch.nn.Identity)
+    assert isinstance(decoder.layers[1].norms[-1], torch.nn.LayerNorm)
+    moe.eval()
+    x = torch.randn(2, 5, 32) * 3 + 1
+    # x + MoE(LN(x)), not LN(x + MoE(x))
+    torch.testing.assert_close(moe(x), x + moe.moe(moe.norm(x)))
+    with torch.no_grad():
+        moe.norm.weight.mul_(2.0)  # the norm is the MoEFFN's own
+    torch.testing.assert_close(moe(x), x + moe.moe(moe.norm(x)))
+    lone = MoEFFN(
+        embed_dims=32,
+        feedforward_channels=64,
+        num_experts=4,
+        top_k=1,
+        pre_norm=True)
+    holder = torch.nn.Module()
+    holder.block = torch.nn.Module()
+    holder.block.ffn = dense_ffn(feedforward_channels=64)
+    with pytest.raises(TypeError, match='not an mmdet DETR'):
+        from mmdet_dynmoe.models.ffn_replacement import replace_ffns
+        replace_ffns(holder, 'block.ffn', lambda ffn: lone, False)
+
+
+def test_moe_cfg_act_cfg_and_dropout_layer_replace_the_dense_ffns():
+    ffn = dense_ffn(act_cfg=dict(type='ReLU'))
+    kept = MoEFFN.like(ffn, num_experts=4, top_k=1)
+    assert isinstance(kept.moe.experts.activation, torch.nn.ReLU)
+    assert isinstance(kept.dropout_layer, torch.nn.Identity)
+    official = MoEFFN.like(
+        ffn,
+        num_experts=4,
+        top_k=1,
+        act_cfg=dict(type='GELU'),
+        dropout_layer=dict(type='DropPath', drop_prob=0.2))
+    assert isinstance(official.moe.experts.activation, torch.nn.GELU)
+    assert official.dropout_layer.drop_prob == 0.2
