@@ -1,0 +1,218 @@
+"""Train a list of configs over several seeds and write a mean +- std table.
+
+Each run is the command a user types, ``python tools/train.py CONFIG
+--work-dir WORK_ROOT/<config name>/seed<S> --cfg-options randomness.seed=S``
+(what ``mim train mmdet_dynmoe`` runs), in its own process. Its metrics are
+the final validation of the training (mmengine's ``vis_data/scalars.json``),
+saved as ``metrics.json`` in the run's work dir; a run with that file is
+skipped, so a matrix stopped half-way continues where it stopped. The table
+(markdown, one row per config, ``mean +- std (n)`` per metric, sample std
+over seeds) is written with the commands that produced it::
+
+    python tools/seed_matrix.py --seeds 0 1 2 --out work_dirs/seeds.md \\
+        configs/baseline/dino_r18-tiny_3e_synthetic-mixed.py \\
+        configs/moe/moe-dino_r18-tiny-n4k2_3e_synthetic-mixed.py
+
+``--table-only`` rewrites the table from the finished runs without training.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+from glob import glob
+from typing import Optional
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: default metrics: every COCO box AP key of the final validation.
+DEFAULT_SUFFIX = 'bbox_mAP'
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Train configs over seeds; write a mean +- std table.')
+    parser.add_argument('configs', nargs='+', help='config files')
+    parser.add_argument(
+        '--seeds',
+        type=int,
+        nargs='+',
+        default=[0, 1, 2],
+        help='training seeds (mmengine randomness.seed)')
+    parser.add_argument(
+        '--work-root',
+        default='work_dirs/seeds',
+        help='runs go to WORK_ROOT/<config name>/seed<S>')
+    parser.add_argument(
+        '--out',
+        default=None,
+        help='markdown table (default WORK_ROOT/table.md)')
+    parser.add_argument(
+        '--metrics',
+        nargs='+',
+        default=None,
+        help=f'metric keys of the final validation (default: every key '
+        f'ending in {DEFAULT_SUFFIX!r})')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        help='extra key=value options for every run (as tools/train.py)')
+    parser.add_argument(
+        '--table-only',
+        action='store_true',
+        help='write the table from finished runs only')
+    return parser.parse_args(argv)
+
+
+def run_dir(work_root: str, config: str, seed: int) -> str:
+    name = osp.splitext(osp.basename(config))[0]
+    return osp.join(work_root, name, f'seed{seed}')
+
+
+def train_command(config: str, seed: int, work_dir: str,
+                  cfg_options: list[str]) -> list[str]:
+    """The ``tools/train.py`` command line of one run."""
+    return [
+        sys.executable,
+        osp.join(REPO_ROOT, 'tools', 'train.py'), config, '--work-dir',
+        work_dir, '--cfg-options', f'randomness.seed={seed}', *cfg_options
+    ]
+
+
+def final_val_metrics(work_dir: str) -> dict[str, float]:
+    """The last validation's metrics of the newest run in ``work_dir``.
+
+    Raises:
+        FileNotFoundError: no ``vis_data/scalars.json`` with metrics.
+    """
+    files = sorted(glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    for path in reversed(files):
+        metrics = None
+        with open(path) as f:
+            for line in f:
+                row = json.loads(line)
+                if any(k.endswith(DEFAULT_SUFFIX) for k in row):
+                    metrics = row
+        if metrics is not None:
+            return {
+                k: float(v)
+                for k, v in metrics.items() if isinstance(v, (int, float))
+            }
+    raise FileNotFoundError(
+        f'{work_dir}: no validation metrics in */vis_data/scalars.json '
+        '(did the training reach its validation?)')
+
+
+def run_one(config: str, seed: int, work_dir: str,
+            cfg_options: list[str]) -> dict:
+    """Train one run unless it finished before; returns its metrics.json."""
+    done = osp.join(work_dir, 'metrics.json')
+    if osp.isfile(done):
+        with open(done) as f:
+            return json.load(f)
+    os.makedirs(work_dir, exist_ok=True)
+    cmd = train_command(config, seed, work_dir, cfg_options)
+    start = time.time()
+    with open(osp.join(work_dir, 'train.log'), 'w') as log:
+        proc = subprocess.run(
+            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd())
+    if proc.returncode:
+        raise RuntimeError(
+            f'{config} seed {seed} failed (exit {proc.returncode}); see '
+            f'{osp.join(work_dir, "train.log")}')
+    result = dict(
+        config=config,
+        seed=seed,
+        command=' '.join(['python'] + cmd[1:]),
+        minutes=round((time.time() - start) / 60, 1),
+        metrics=final_val_metrics(work_dir))
+    with open(done, 'w') as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
+def _scale(key: str, value: float) -> float:
+    # COCO APs are logged as fractions; READMEs write them in percent
+    return 100 * value if 'mAP' in key else value
+
+
+def summarise(values: list[float]) -> str:
+    """``mean +- std (n)``; the std is the sample std over seeds."""
+    if not values:
+        return '-'
+    mean = statistics.fmean(values)
+    if len(values) == 1:
+        return f'{mean:.1f} (1 run)'
+    return f'{mean:.1f} +- {statistics.stdev(values):.1f} ({len(values)})'
+
+
+def table(results: dict[str, list[dict]], metrics: Optional[list[str]]) -> str:
+    """Markdown table: one row per config, one column per metric."""
+    if metrics is None:
+        keys = {
+            k
+            for runs in results.values()
+            for r in runs
+            for k in r['metrics'] if k.endswith(DEFAULT_SUFFIX)
+        }
+        metrics = sorted(keys, key=lambda k: (k.count('/'), k))
+    lines = [
+        '| config | seeds | ' + ' | '.join(metrics) + ' |',
+        '|---|---|' + '---:|' * len(metrics)
+    ]
+    for config, runs in results.items():
+        seeds = ', '.join(str(r['seed']) for r in runs) or '-'
+        cells = [
+            summarise([
+                _scale(m, r['metrics'][m]) for r in runs if m in r['metrics']
+            ]) for m in metrics
+        ]
+        lines.append(f'| `{osp.basename(config)}` | {seeds} | ' +
+                     ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    missing = [c for c in args.configs if not osp.isfile(c)]
+    if missing:
+        raise SystemExit(f'seed_matrix: no such config: {missing}')
+    runs = [(c, s) for c in args.configs for s in args.seeds]
+    results: dict[str, list[dict]] = {c: [] for c in args.configs}
+    for i, (config, seed) in enumerate(runs, 1):
+        work_dir = run_dir(args.work_root, config, seed)
+        finished = osp.isfile(osp.join(work_dir, 'metrics.json'))
+        if args.table_only and not finished:
+            continue
+        state = 'done before' if finished else 'training'
+        print(
+            f'[{i}/{len(runs)}] {osp.basename(config)} seed {seed}: '
+            f'{state}',
+            flush=True)
+        result = run_one(config, seed, work_dir, args.cfg_options)
+        if not finished:
+            print(
+                f'[{i}/{len(runs)}] finished in {result["minutes"]} min',
+                flush=True)
+        results[config].append(result)
+    out = args.out or osp.join(args.work_root, 'table.md')
+    commands = '\n'.join(r['command'] for rs in results.values() for r in rs)
+    text = (
+        f'{table(results, args.metrics)}\n\nFinal validation of each '
+        f'run; mean +- sample std over seeds (number of seeds).\n'
+        f'Written {time.strftime("%Y-%m-%d")} by\n\n    python '
+        f'tools/seed_matrix.py {" ".join(sys.argv[1:] if argv is None else argv)}'
+        f'\n\nRuns:\n\n```\n{commands}\n```\n')
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    with open(out, 'w') as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == '__main__':
+    main()
