@@ -4,9 +4,9 @@ router.py (scores -> top-k; the Router contract) | token_layout.py (image
 of each token) | experts.py (stacked expert weights and math) |
 dispatch.py (permute -> experts -> combine) | losses.py (load balancing,
 z-loss, tutel's importance + load loss, the token mean other losses
-share) | layer.py (MoELayer) |
-upcycle.py (dense -> experts) | stats.py (load and co-activation counts) |
-collect.py (gather the pending losses of a model's layers).
+share) | layer.py (MoELayer) | expert_budget.py (fewer experts per token
+at test time) | upcycle.py (dense -> experts) | stats.py (load and
+co-activation counts) | collect.py (gather the pending losses of a model's layers).
 
 Method-specific routers and losses live with their method (HI-MoE's
 HierarchicalRouter in :mod:`mmdet_dynmoe.hi_moe`, DAMEX's routing-target

@@ -24,6 +24,8 @@ from torch import Tensor, nn
 
 from .config_checks import check_int, check_weight
 from .dispatch import capacity_keep_mask, check_dispatch_path, dispatch
+from .expert_budget import (check_expert_budget, expert_budget_mask,
+                            rescale_kept)
 from .experts import GroupedExperts
 from .losses import check_loss_scope, load_balancing_loss, router_z_loss
 from .router import RouterOutput, build_router
@@ -114,6 +116,12 @@ class MoELayer(nn.Module):
             (E, H), the per-expert output bias (E, C) and the router's
             (E, C) weight. Expert outputs start about 100x smaller than with
             ``'linear'``.
+        test_top_k: eval only: run each token on its ``test_top_k`` best
+            experts (``1 <= test_top_k <= top_k``); None = ``top_k``. See
+            :mod:`.expert_budget`.
+        test_top_p: eval only: per token the fewest of its chosen experts
+            whose router probabilities reach ``test_top_p`` (in (0, 1]);
+            None = off. Skipped slots are not computed.
         check_finite: debugging aid, off by default: every forward pass
             checks its input and raises ``FloatingPointError`` naming the
             layer (:attr:`name`) and the first NaN/inf token. Costs a host
@@ -138,7 +146,9 @@ class MoELayer(nn.Module):
                  check_finite: bool = False,
                  capacity_at_test: bool = False,
                  output_bias: str = 'shared',
-                 init: str = 'linear') -> None:
+                 init: str = 'linear',
+                 test_top_k: Optional[int] = None,
+                 test_top_p: Optional[float] = None) -> None:
         super().__init__()
         check_int('embed_dims', embed_dims)
         check_int('hidden_channels', hidden_channels)
@@ -158,6 +168,7 @@ class MoELayer(nn.Module):
                              f'{list(OUTPUT_BIAS)}')
         if init not in INITS:
             raise ValueError(f'init={init!r}; allowed: {list(INITS)}')
+        check_expert_budget(top_k, test_top_k, test_top_p)
         if capacity_at_test and capacity_factor is None:
             raise ValueError('capacity_at_test=True needs a capacity_factor '
                              '(None is dropless)')
@@ -167,6 +178,10 @@ class MoELayer(nn.Module):
         self.routed_scale = routed_scale
         self.capacity_factor = capacity_factor
         self.capacity_at_test = bool(capacity_at_test)
+        #: test-time expert budget (see :mod:`.expert_budget`); settable
+        #: after training, e.g. by ``--cfg-options``
+        self.test_top_k = test_top_k
+        self.test_top_p = test_top_p
         self.output_bias = output_bias
         self.init = init
         self.dispatch = check_dispatch_path(dispatch)
@@ -277,6 +292,14 @@ class MoELayer(nn.Module):
                                       capacity,
                                       route.probs.max(dim=-1).values)
         weights = route.weights
+        if not self.training:
+            check_expert_budget(self.top_k, self.test_top_k, self.test_top_p)
+            budget = expert_budget_mask(
+                route.probs.gather(1, route.indices), self.test_top_k,
+                self.test_top_p)
+            if budget is not None:
+                weights = rescale_kept(weights, budget)
+                keep = budget if keep is None else keep & budget
         if self.routed_scale != 1.0:  # on (T, k) weights, not (T, C) output
             weights = weights * self.routed_scale
         out = dispatch(flat, weights, route.indices, self.experts,
@@ -354,4 +377,5 @@ class MoELayer(nn.Module):
                 f'capacity_factor={self.capacity_factor}, '
                 f'capacity_at_test={self.capacity_at_test}, '
                 f'output_bias={self.output_bias!r}, init={self.init!r}, '
+                f'test_top_k={self.test_top_k}, test_top_p={self.test_top_p}, '
                 f'dispatch={self.dispatch!r}')

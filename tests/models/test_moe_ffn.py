@@ -341,3 +341,18 @@ def test_moe_cfg_act_cfg_and_dropout_layer_replace_the_dense_ffns():
         dropout_layer=dict(type='DropPath', drop_prob=0.2))
     assert isinstance(official.moe.experts.activation, torch.nn.GELU)
     assert official.dropout_layer.drop_prob == 0.2
+
+
+def test_test_time_expert_budget_is_a_cfg_option_of_a_trained_detector(
+        tiny_synthetic, tmp_path):
+    from mmengine.config import Config
+
+    from helpers import REPO_ROOT
+    cfg = Config.fromfile(
+        f'{REPO_ROOT}/configs/moe/moe-dino_r18-tiny-n4k2_3e_synthetic-mixed.py'
+    )
+    cfg.merge_from_dict({'model.moe_cfg.test_top_p': 0.6})  # --cfg-options
+    model = MODELS.build(cfg.model)
+    layers = moe_layers(model)
+    assert layers and all(layer.test_top_p == 0.6 and layer.top_k == 2
+                          for _, layer in layers)

@@ -283,7 +283,8 @@ def test_engine_layer_takes_only_generic_keys():
         'embed_dims', 'hidden_channels', 'num_experts', 'top_k', 'router_cfg',
         'activation', 'dropout', 'num_shared_experts', 'routed_scale',
         'capacity_factor', 'dispatch', 'balance_loss_weight', 'z_loss_weight',
-        'loss_scope', 'check_finite', 'capacity_at_test', 'output_bias', 'init'
+        'loss_scope', 'check_finite', 'capacity_at_test', 'output_bias',
+        'init', 'test_top_k', 'test_top_p'
     }
 
 
