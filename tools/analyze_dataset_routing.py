@@ -63,10 +63,15 @@ def main(argv=None) -> dict:
     for name, layer in layers:
         rows, load = expert_load_by_dataset(layer.stats.as_dict()['images'],
                                             datasets)
+        stats = layer.stats.as_dict()
         info = dict(
             datasets=rows,
             load=load.tolist(),
-            share=(load / load.sum(1, keepdim=True).clamp(min=1)).tolist())
+            share=(load / load.sum(1, keepdim=True).clamp(min=1)).tolist(),
+            # share of the tokens' top-k slots computed: 1 when dropless; a
+            # capacity at test time (capacity_at_test) drops the rest
+            computed_slots=float(stats['load'].sum()) /
+            max(stats['num_tokens'] * layer.top_k, 1))
         if mapping is not None:
             info['purity'] = routing_purity(rows, load, mapping.experts)
         result[name.replace('.ffn.moe', '')] = info
@@ -78,7 +83,8 @@ def main(argv=None) -> dict:
         purity = info.get('purity')
         print(f'{name}: ' + (f'routing purity {purity["mean"]:.3f} '
                              f'{ {k: round(v, 3) for k, v in purity.items()} }'
-                             if purity else 'no dataset_experts map'))
+                             if purity else 'no dataset_experts map') +
+              f'; computed slots {info["computed_slots"]:.3f}')
     print(f'wrote expert_load.png and dataset_routing.json to {args.out}')
     return result
 

@@ -363,6 +363,7 @@ def test_analyze_dataset_routing_tool(damex_cfg, tmp_path):
     layer = result['decoder.layers.0']
     assert layer['datasets'] == ['studio', 'street', 'night', 'paper']
     assert 0.0 <= layer['purity']['mean'] <= 1.0
+    assert layer['computed_slots'] == 1.0  # eval is dropless by default
     assert (tmp_path / 'out' / 'expert_load.png').is_file()
 
 
