@@ -774,3 +774,7 @@ def test_official_router_recipe_steps_once_per_64_images(config):
     scheduler = cfg.param_scheduler[0]
     assert scheduler.type == 'LinearLR' and scheduler.end == 1000
     assert not scheduler.by_epoch
+    cfg.model.backbone.init_cfg = None  # no model hub here
+    model = MODELS.build(cfg.model)
+    channels = model.backbone.level_channels
+    assert model.difficulty_router.in_channels == tuple(channels)  # all
