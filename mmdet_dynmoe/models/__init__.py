@@ -5,8 +5,10 @@ moe_ffn.py (MoEFFN: mmcv FFN contract -> MoELayer, dense upcycling on load)
 | token_masks.py (padding / denoising masks from the enclosing DETR layer)
 | moe_detectors.py (MoEDINO, MoEDeformableDETR: ``moe_cfg`` + routing losses
 in ``loss()``) | routing_loss_collector.py (forward hooks for models we do
-not subclass) | freezing.py (``trainable`` patterns).
+not subclass) | freezing.py (``trainable`` patterns) | decoder_depth.py
+(``test_cfg['decoder_depth']``: fewer decoder layers at test time).
 """
+from .decoder_depth import DecoderDepthMixin
 from .ffn_replacement import (WHERE_ALIASES, apply_moe_cfg, find_ffns,
                               upcycle_ffns)
 from .freezing import freeze_except
@@ -15,7 +17,7 @@ from .moe_ffn import MoEFFN
 from .routing_loss_collector import add_routing_losses, attach_moe_aux_losses
 
 __all__ = [
-    'MoEDINO', 'MoEDeformableDETR', 'MoEDetectorMixin', 'MoEFFN',
-    'WHERE_ALIASES', 'add_routing_losses', 'apply_moe_cfg',
+    'DecoderDepthMixin', 'MoEDINO', 'MoEDeformableDETR', 'MoEDetectorMixin',
+    'MoEFFN', 'WHERE_ALIASES', 'add_routing_losses', 'apply_moe_cfg',
     'attach_moe_aux_losses', 'find_ffns', 'freeze_except', 'upcycle_ffns'
 ]

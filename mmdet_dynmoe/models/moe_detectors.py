@@ -27,6 +27,7 @@ from torch import Tensor
 from mmdet_dynmoe.moe import (clear_moe_aux_losses, moe_layers,
                               pop_moe_aux_losses)
 from mmdet_dynmoe.moe.collect import check_reduction
+from .decoder_depth import DecoderDepthMixin
 from .ffn_replacement import apply_moe_cfg
 from .freezing import freeze_except
 from .routing_loss_collector import add_routing_losses
@@ -93,10 +94,12 @@ class MoEDetectorMixin:
 
 
 @MODELS.register_module()
-class MoEDINO(MoEDetectorMixin, DINO):
-    """DINO with MoE FFNs where ``moe_cfg`` says."""
+class MoEDINO(MoEDetectorMixin, DecoderDepthMixin, DINO):
+    """DINO with MoE FFNs where ``moe_cfg`` says (none: the dense DINO) and
+    ``test_cfg['decoder_depth']`` (see :mod:`.decoder_depth`)."""
 
 
 @MODELS.register_module()
-class MoEDeformableDETR(MoEDetectorMixin, DeformableDETR):
-    """Deformable DETR with MoE FFNs where ``moe_cfg`` says."""
+class MoEDeformableDETR(MoEDetectorMixin, DecoderDepthMixin, DeformableDETR):
+    """Deformable DETR with MoE FFNs where ``moe_cfg`` says and
+    ``test_cfg['decoder_depth']``."""

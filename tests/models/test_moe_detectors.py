@@ -269,3 +269,53 @@ def test_dense_checkpoint_into_fresh_experts_only_when_asked(
     model_cfg.moe_cfg.dense_checkpoint = 'merge'
     with pytest.raises(ValueError, match="dense_checkpoint='merge'"):
         MODELS.build(model_cfg)
+
+
+def _forward_transformer(model, batch):
+    feats = model.extract_feat(batch['inputs'])
+    return model.forward_transformer(feats, batch['data_samples'])
+
+
+def test_decoder_depth_runs_the_first_layers_and_predicts_with_their_head(
+        tiny_synthetic, tmp_path):
+    from helpers import tiny_cfg
+    cfg = tiny_cfg('moe/moe-dino_r18-tiny-n4k2_3e_synthetic-mixed.py',
+                   tiny_synthetic, str(tmp_path))
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    model.init_weights()
+    model.eval()
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    batch = model.data_preprocessor(
+        pseudo_collate([dataset[0], dataset[1]]), False)
+    num_layers = len(model.decoder.layers)
+    with torch.no_grad():
+        full = _forward_transformer(model, batch)
+        full_pred = model.predict(batch['inputs'], batch['data_samples'])
+        model.test_cfg['decoder_depth'] = num_layers  # full depth: no change
+        same = model.predict(batch['inputs'], batch['data_samples'])
+        model.test_cfg['decoder_depth'] = 1
+        short = _forward_transformer(model, batch)
+        short_pred = model.predict(batch['inputs'], batch['data_samples'])
+    for a, b in zip(full_pred, same):
+        assert torch.equal(a.pred_instances.bboxes, b.pred_instances.bboxes)
+    # only the first layer ran; its output is the full run's first layer's
+    assert short['hidden_states'].shape[0] == 1
+    torch.testing.assert_close(short['hidden_states'][0],
+                               full['hidden_states'][0])
+    assert len(model.decoder.layers) == num_layers  # restored
+    # the predictions are layer 1's head on layer 1's queries
+    with torch.no_grad():
+        expected = model.bbox_head.predict(
+            full['hidden_states'][:1],
+            full['references'][:2],
+            batch['data_samples'],
+            rescale=True)
+    for got, want in zip(short_pred, expected):
+        torch.testing.assert_close(got.pred_instances.bboxes, want.bboxes)
+    model.test_cfg['decoder_depth'] = num_layers + 1
+    with pytest.raises(
+            ValueError, match=rf'decoder_depth=.* \[1, {num_layers}\]'):
+        model.predict(batch['inputs'], batch['data_samples'])
+    model.train()  # training runs every layer whatever test_cfg says
+    assert model.decoder_depth() is None
