@@ -128,7 +128,7 @@ def run_one(config: str, seed: int, work_dir: str,
     result = dict(
         config=config,
         seed=seed,
-        command=' '.join(['python'] + cmd[1:]),
+        command=' '.join(['python', osp.relpath(cmd[1])] + cmd[2:]),
         minutes=round((time.time() - start) / 60, 1),
         metrics=final_val_metrics(work_dir))
     with open(done, 'w') as f:

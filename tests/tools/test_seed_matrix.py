@@ -7,7 +7,7 @@ from glob import glob
 
 import pytest
 
-from helpers import load_tool, tiny_dino_cfg
+from helpers import REPO_ROOT, load_tool, tiny_dino_cfg
 
 seed_matrix = load_tool('seed_matrix')
 
@@ -49,7 +49,8 @@ def test_runs_each_seed_once_and_resumes(tiny_synthetic, tmp_path, capsys):
     with open(out) as f:
         text = f.read()
     assert '| `tiny_dino.py` | 0, 1 |' in text and '(2)' in text
-    assert 'tools/train.py' in text
+    train = osp.relpath(osp.join(REPO_ROOT, 'tools', 'train.py'))
+    assert f'python {train} {config}' in text  # the command, as typed
     # a second call trains nothing: the finished runs are read back
     before = sorted(glob(osp.join(root, 'tiny_dino', '*', '2*')))
     capsys.readouterr()
