@@ -21,6 +21,7 @@ from mmdet_dynmoe.models import MoEFFN
 from mmdet_dynmoe.moe import MoELayer, moe_layers
 from mmdet_dynmoe.testing import write_layout_fixture
 from helpers import REPO_ROOT, load_tool, save_initialised_checkpoint
+from helpers.moe_reference import tutel_importance_load
 from helpers.paper_scale import cpu_step_cfg
 
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'damex')
@@ -323,12 +324,14 @@ def test_mapping_that_names_a_missing_dataset_stops_training(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('config', [
+    'damex-dino-4scale_r50-e8_12e_uodb.py',
+    'damex-dino-4scale_r50-e8-official_12e_uodb.py'
+])
 def test_uodb_damex_config_passes_a_training_step_on_its_layout(
-        tmp_path, monkeypatch):
+        config, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    cfg = cpu_step_cfg(
-        osp.join(CONFIGS, 'damex-dino-4scale_r50-e8_12e_uodb.py'),
-        str(tmp_path / 'work'))
+    cfg = cpu_step_cfg(osp.join(CONFIGS, config), str(tmp_path / 'work'))
     write_layout_fixture(cfg.train_dataloader.dataset, num_images=1)
     cfg.train_dataloader.batch_size = 2  # two datasets in one batch
     runner = Runner.from_cfg(cfg)
@@ -337,6 +340,8 @@ def test_uodb_damex_config_passes_a_training_step_on_its_layout(
             ] == [f'decoder.layers.{i}.ffn.moe' for i in (0, 2, 4)]
     assert all(layer.num_experts == 8 and layer.top_k == 1
                for _, layer in layers)
+    if '-official' in config:
+        _official_layers_are_tutels(runner.model, 8)
     runner.train()
     assert runner.iter == 1
 
@@ -418,19 +423,6 @@ def test_official_damex_preset_turns_on_the_official_moe_block(
     assert official == ours
 
 
-def _importance_load_reference(logits, indices, noise_std):
-    """tutel's load_importance_loss written out (erf, unbiased variance)."""
-    probs = logits.softmax(-1).double()
-    cdf = 0.5 * (1 + torch.erf(
-        (probs - logits.double().gather(1, indices)[:, -1:]) /
-        (noise_std * 2**0.5)))
-
-    def cv2(v):
-        return v.var() / (v.mean()**2 + 1e-10)
-
-    return (cv2(probs.sum(0)) + cv2(cdf.sum(0))) / 2
-
-
 def test_official_moe_baseline_trains_importance_load_on_matched_queries(
         tiny_synthetic, tmp_path):
     cfg = _cfg(MOE_OFFICIAL, tiny_synthetic, str(tmp_path))
@@ -452,7 +444,7 @@ def test_official_moe_baseline_trains_importance_load_on_matched_queries(
     losses = model(**batch, mode='loss')
     matched = recorded[0]
     assert 0 < matched.sum() < matched.numel()
-    expected = sum(0.1 / 2 * _importance_load_reference(
+    expected = sum(0.1 / 2 * tutel_importance_load(
         r.logits[matched.flatten()], r.indices[matched.flatten()], 0.25)
                    for r in routes)
     assert len(routes) == 2
@@ -488,18 +480,3 @@ def test_official_uodb_map_shares_experts_as_the_official_code():
     assert len(own) == 8 and sorted(experts[n] for n in own) == list(range(8))
     router = cfg.model.moe_cfg.router_cfg
     assert router.noise_std == 1.0 / 8 and router.noise_in_loss is False
-
-
-@pytest.mark.slow
-def test_official_uodb_preset_passes_a_training_step_on_its_layout(
-        tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    cfg = cpu_step_cfg(
-        osp.join(CONFIGS, 'damex-dino-4scale_r50-e8-official_12e_uodb.py'),
-        str(tmp_path / 'work'))
-    write_layout_fixture(cfg.train_dataloader.dataset, num_images=1)
-    cfg.train_dataloader.batch_size = 2
-    runner = Runner.from_cfg(cfg)
-    _official_layers_are_tutels(runner.model, 8)
-    runner.train()
-    assert runner.iter == 1

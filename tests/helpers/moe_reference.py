@@ -54,3 +54,21 @@ def assert_close_to_reference(layer, x, dtype=torch.float32):
     err = (out.double() - ref).abs().max().item()
     scale = max(ref.abs().max().item(), 1.0)
     assert err <= TOL[dtype] * scale, (layer.dispatch, dtype, err)
+
+
+def tutel_importance_load(logits: Tensor, indices: Tensor,
+                          noise_std: float) -> Tensor:
+    """tutel v0.2.1 ``losses.load_importance_loss``, written out in float64
+    with erf and an explicit unbiased variance."""
+    import math
+    probs = logits.softmax(-1).double()
+    threshold = logits.double().gather(1, indices)[:, -1:]
+    cdf = 0.5 * (1 + torch.erf(
+        (probs - threshold) / (noise_std * math.sqrt(2))))
+
+    def cv2(v):
+        mean = v.mean()
+        var = ((v - mean)**2).sum() / (v.numel() - 1)  # unbiased
+        return var / (mean**2 + 1e-10)
+
+    return (cv2(probs.sum(0)) + cv2(cdf.sum(0))) / 2

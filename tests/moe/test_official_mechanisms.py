@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from mmdet_dynmoe.moe import (MoELayer, TopKRouter, importance_load_loss,
                               upcycle_dense_mlp)
+from helpers.moe_reference import tutel_importance_load
 
 
 def _clean_logits(router: TopKRouter, x: torch.Tensor) -> torch.Tensor:
@@ -157,28 +158,13 @@ def test_capacity_applies_at_test_time_only_when_asked():
         MoELayer(8, 16, 4, 1, capacity_at_test=True)
 
 
-def _tutel_importance_load(logits, indices, noise_std):
-    """tutel v0.2.1 losses.load_importance_loss, written out with erf."""
-    probs = logits.softmax(-1).double()
-    threshold = logits.double().gather(1, indices)[:, -1:]
-    cdf = 0.5 * (1 + torch.erf(
-        (probs - threshold) / (noise_std * math.sqrt(2))))
-
-    def cv2(v):
-        mean = v.mean()
-        var = ((v - mean)**2).sum() / (v.numel() - 1)  # unbiased
-        return var / (mean**2 + 1e-10)
-
-    return (cv2(probs.sum(0)) + cv2(cdf.sum(0))) / 2
-
-
 def test_importance_load_loss_is_tutels_formula():
     torch.manual_seed(0)
     logits = torch.randn(50, 8) * 2
     indices = (logits + torch.randn_like(logits) * 0.125).topk(2, -1).indices
     loss = importance_load_loss(logits, indices, 0.125)
     assert loss.item() == pytest.approx(
-        _tutel_importance_load(logits, indices, 0.125).item(), rel=1e-5)
+        tutel_importance_load(logits, indices, 0.125).item(), rel=1e-5)
     # uniform routing: no importance imbalance, load term only
     flat = importance_load_loss(
         torch.zeros(40, 4), torch.zeros(40, 1, dtype=torch.long), 0.25)
