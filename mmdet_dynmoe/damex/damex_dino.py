@@ -91,7 +91,6 @@ class DAMEXDINO(MoEDINO):
                              f'of experts, got {sorted(sizes)}')
         for _, layer in layers:
             layer.keep_routing = True  # read by routing_loss()
-        self.routing_loss_type = routing_loss
         num_experts = sizes.pop()
         self.dataset_experts = None if dataset_experts is None else \
             DatasetExpertMap(dataset_experts, num_experts)
