@@ -1,0 +1,108 @@
+"""Per-image early exit from the decoder and the speed-knob settings."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from mmdet.registry import DATASETS, MODELS
+from mmengine.dataset import pseudo_collate
+
+import mmdet_dynmoe  # noqa: F401
+from mmdet_dynmoe.engine.speed_knobs import (apply_speed_knobs,
+                                             current_speed_knobs, speed_knobs)
+
+
+def _model_and_batch(tiny_synthetic, tmp_path, images=4):
+    from helpers import tiny_cfg
+    cfg = tiny_cfg('moe/moe-dino_r18-tiny-n4k2_3e_synthetic-mixed.py',
+                   tiny_synthetic, str(tmp_path))
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    model.init_weights()
+    model.eval()
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    samples = [dataset[i] for i in range(images)]
+    return model, samples
+
+
+def _predict(model, samples):
+    batch = model.data_preprocessor(pseudo_collate(samples), False)
+    with torch.no_grad():
+        return model.predict(batch['inputs'], batch['data_samples'])
+
+
+def _layer_changes(model, samples) -> torch.Tensor:
+    """(B,) largest change of a query's best class probability from layer 1
+    to layer 2 (the early-exit criterion), from a full-depth run."""
+    batch = model.data_preprocessor(pseudo_collate(samples), False)
+    with torch.no_grad():
+        feats = model.extract_feat(batch['inputs'])
+        out = model.forward_transformer(feats, batch['data_samples'])
+        probs = [
+            model.bbox_head.cls_branches[lid](
+                out['hidden_states'][lid]).sigmoid().amax(-1)
+            for lid in (0, 1)
+        ]
+    return (probs[1] - probs[0]).abs().amax(-1)
+
+
+def _assert_same(got, want):
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a.pred_instances.bboxes,
+                                   b.pred_instances.bboxes)
+        torch.testing.assert_close(a.pred_instances.scores,
+                                   b.pred_instances.scores)
+        assert torch.equal(a.pred_instances.labels, b.pred_instances.labels)
+
+
+def test_early_exit_at_zero_threshold_equals_the_full_decoder(
+        tiny_synthetic, tmp_path):
+    model, samples = _model_and_batch(tiny_synthetic, tmp_path)
+    full = _predict(model, samples)
+    model.test_cfg['decoder_exit'] = 0.0
+    _assert_same(_predict(model, samples), full)
+    assert model.last_decoder_layers.tolist() == [3] * len(samples)
+
+
+def test_early_exit_per_image_equals_that_image_alone_at_its_depth(
+        tiny_synthetic, tmp_path):
+    model, samples = _model_and_batch(tiny_synthetic, tmp_path)
+    changes = _layer_changes(model, samples).sort().values
+    # a threshold between the images' changes: some leave after layer 2,
+    # the others run all 3 layers
+    tau = float(changes[1] + changes[2]) / 2
+    model.test_cfg['decoder_exit'] = tau
+    exits = _predict(model, samples)
+    layers = model.last_decoder_layers.tolist()
+    assert sorted(layers) == [2, 2, 3, 3], layers
+    model.test_cfg['decoder_exit'] = None
+    for i, depth in enumerate(layers):
+        model.test_cfg['decoder_depth'] = depth
+        _assert_same([exits[i]], _predict(model, [samples[i]]))
+
+
+def test_decoder_exit_out_of_range_names_the_key_and_range(
+        tiny_synthetic, tmp_path):
+    model, samples = _model_and_batch(tiny_synthetic, tmp_path, images=1)
+    model.test_cfg['decoder_exit'] = 1.5
+    with pytest.raises(ValueError, match=r'decoder_exit=1.5 .*\[0, 1\]'):
+        _predict(model, samples)
+
+
+def test_speed_knobs_are_checked_and_set_on_every_moe_layer(
+        tiny_synthetic, tmp_path):
+    model, samples = _model_and_batch(tiny_synthetic, tmp_path, images=1)
+    assert set(speed_knobs(model)) == {
+        'decoder_depth', 'decoder_exit', 'test_top_k', 'test_top_p'
+    }
+    apply_speed_knobs(model, dict(decoder_depth=2, test_top_k=1))
+    assert current_speed_knobs(model)['decoder_depth'] == 2
+    assert all(m.test_top_k == 1 for m in model.modules()
+               if hasattr(m, 'test_top_k'))
+    with pytest.raises(ValueError, match=r'test_top_k=3 .*\[1, top_k=2\]'):
+        apply_speed_knobs(model, dict(test_top_k=3))
+    with pytest.raises(ValueError, match=r'decoder_depth=4 .*\[1, 3\]'):
+        apply_speed_knobs(model, dict(decoder_depth=4))
+    with pytest.raises(ValueError, match=r"'threshold' does not exist"):
+        apply_speed_knobs(model, dict(threshold=0.5))
