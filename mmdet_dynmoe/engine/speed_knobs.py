@@ -66,8 +66,8 @@ def speed_knobs(model: nn.Module) -> dict[str, list]:
         if _has_exit(model):
             knobs['decoder_exit'] = [None, *DEFAULT_EXIT_TAUS]
     if moe_layers(model):
-        knobs['test_top_k'] = [None] + list(range(_min_top_k(model) - 1, 0,
-                                                  -1))
+        knobs['test_top_k'] = [None] + list(
+            range(_min_top_k(model) - 1, 0, -1))
         knobs['test_top_p'] = [None, *DEFAULT_TOP_PS]
     if _is_dynamicdet(model):
         knobs['threshold'] = [None]  # per-model: see tools/sweep_dynamicdet
@@ -95,10 +95,10 @@ def apply_speed_knobs(model: nn.Module, knobs: dict[str, Any]) -> None:
         if name not in available:
             raise ValueError(
                 f'speed knob {name!r} does not exist for '
-                f'{type(model).__name__}; its knobs: {sorted(available)}'
-                + ('' if isinstance(model, DecoderDepthMixin) else
-                   ' (a stock mmdet DETR gets decoder_depth / decoder_exit '
-                   "as type='MoEDINO' without moe_cfg)"))
+                f'{type(model).__name__}; its knobs: {sorted(available)}' +
+                ('' if isinstance(model, DecoderDepthMixin) else
+                 ' (a stock mmdet DETR gets decoder_depth / decoder_exit '
+                 "as type='MoEDINO' without moe_cfg)"))
         if name == 'decoder_depth':
             if value is not None:
                 check_decoder_depth(value, len(model.decoder.layers))

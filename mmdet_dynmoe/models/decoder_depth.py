@@ -125,8 +125,8 @@ class DecoderDepthMixin:
         out = self._forward_decoder_to(depth or num_layers, *args, **kwargs)
         if not self.training:
             batch = out['hidden_states'].shape[1]
-            self.last_decoder_layers = torch.full((batch, ),
-                                                  depth or num_layers)
+            self.last_decoder_layers = torch.full((batch, ), depth
+                                                  or num_layers)
         return out
 
     def _forward_decoder_to(self, depth: int, *args: Any,
@@ -226,8 +226,8 @@ class DecoderDepthMixin:
             stay = ~leave
             if not stay.any():
                 break
-            new_refs = (reg_branches[lid](query) + inverse_sigmoid(
-                reference_points, eps=1e-3)).sigmoid()
+            new_refs = (reg_branches[lid](query) +
+                        inverse_sigmoid(reference_points, eps=1e-3)).sigmoid()
             active, query, reference_points = (active[stay], query[stay],
                                                new_refs[stay])
             memory = memory[stay]

@@ -41,8 +41,7 @@ def _layer_changes(model, samples) -> torch.Tensor:
         out = model.forward_transformer(feats, batch['data_samples'])
         probs = [
             model.bbox_head.cls_branches[lid](
-                out['hidden_states'][lid]).sigmoid().amax(-1)
-            for lid in (0, 1)
+                out['hidden_states'][lid]).sigmoid().amax(-1) for lid in (0, 1)
         ]
     return (probs[1] - probs[0]).abs().amax(-1)
 
