@@ -3,9 +3,10 @@
 Measures the two paths' latencies lat1, lat2 on this device, computes the
 hard ratio ``k = (target - lat1) / (lat2 - lat1)`` (clamped to [0, 1] with a
 warning), and takes as threshold the router score below which a fraction k
-of the validation images falls. Writes ``<CKPT stem>.dynamicdet.json``,
-which ``DynamicDetReportHook`` applies at ``mim test`` / tools/test.py, and
-prints the equivalent ``--cfg-options``.
+of the validation images falls. Writes ``<CKPT stem>.speed.json`` (the
+speed-knob file of every calibration: ``{'knobs': {'threshold': t}, ...}``),
+which ``SpeedKnobsHook`` / ``DynamicDetReportHook`` apply at ``mim test``
+/ tools/test.py, and prints the equivalent ``--cfg-options``.
 
 Example::
 
@@ -17,17 +18,18 @@ Example::
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 
 import torch
 from mmengine.config import DictAction
 
 import mmdet_dynmoe  # noqa: F401  (registers DynamicDet)
-from mmdet_dynmoe.dynamicdet import (calibration_file, hard_ratio_for_latency,
+from mmdet_dynmoe.dynamicdet import (hard_ratio_for_latency,
                                      threshold_for_hard_ratio)
-from mmdet_dynmoe.dynamicdet.routing_evaluation import (
-    load_dynamic_detector, measure_path_latencies, preprocessed_val_batches)
+from mmdet_dynmoe.dynamicdet.routing_evaluation import (load_dynamic_detector,
+                                                        measure_path_latencies)
+from mmdet_dynmoe.engine.speed_knobs import speed_file, write_speed_file
+from mmdet_dynmoe.engine.speed_measurement import preprocessed_val_batches
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -67,7 +69,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def calibrate(args: argparse.Namespace) -> dict:
     model, cfg = load_dynamic_detector(args.config, args.checkpoint,
                                        args.cfg_options, args.device)
-    batches = preprocessed_val_batches(model, cfg, args.max_images)
+    batches, _ = preprocessed_val_batches(model, cfg, args.max_images)
     with torch.no_grad():
         scores = torch.cat([
             model.router_scores(model.backbone.forward_first(b['inputs']))
@@ -83,7 +85,6 @@ def calibrate(args: argparse.Namespace) -> dict:
         ratio = hard_ratio_for_latency(args.target_latency, lat1, lat2)
     threshold = threshold_for_hard_ratio(scores, ratio)
     result = dict(
-        threshold=threshold,
         hard_ratio=ratio,
         target_latency_ms=args.target_latency,
         lat1_ms=lat1,
@@ -94,9 +95,9 @@ def calibrate(args: argparse.Namespace) -> dict:
         f', {torch.get_num_threads()} threads)',
         config=args.config,
         checkpoint=args.checkpoint)
-    out = args.out or calibration_file(args.checkpoint)
-    with open(out, 'w') as f:
-        json.dump(result, f, indent=2)
+    out = args.out or speed_file(args.checkpoint)
+    write_speed_file(out, dict(threshold=threshold), **result)
+    result['threshold'] = threshold
     print(f'lat1 (detector 1) {lat1:.2f} ms/img, lat2 (detector 2) '
           f'{lat2:.2f} ms/img on {result["device"]}')
     print(f'hard ratio {ratio:.3f} -> threshold {threshold:.6f} '

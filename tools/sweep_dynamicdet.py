@@ -30,14 +30,13 @@ import os.path as osp
 import numpy as np
 import torch
 from mmengine.config import DictAction
-from mmengine.runner import Runner
 
 import mmdet_dynmoe  # noqa: F401  (registers DynamicDet)
 from mmdet_dynmoe.dynamicdet import path_flops, threshold_for_hard_ratio
 from mmdet_dynmoe.dynamicdet.routing_evaluation import (
     evaluate_choice, hard_mask, largest_fraction, load_dynamic_detector,
-    measure_threshold_latencies, per_image_loss_gaps, preprocessed_val_batches,
-    run_both_paths)
+    measure_threshold_latencies, per_image_loss_gaps, run_both_paths)
+from mmdet_dynmoe.engine.speed_measurement import preprocessed_val_batches
 from mmdet_dynmoe.evaluation import spearman
 
 RATIOS = [i / 10 for i in range(11)]
@@ -76,16 +75,14 @@ def _ap(metrics: dict, key: str = 'coco/bbox_mAP') -> float:
 def sweep(args: argparse.Namespace) -> dict:
     model, cfg = load_dynamic_detector(args.config, args.checkpoint,
                                        args.cfg_options, args.device)
-    batches = preprocessed_val_batches(model, cfg, args.max_images)
+    batches, dataset_meta = preprocessed_val_batches(model, cfg,
+                                                     args.max_images)
     timed = batches
     if args.latency_images:
         sizes = np.cumsum([len(b['data_samples']) for b in batches])
         timed = batches[:int(np.searchsorted(sizes, args.latency_images)) + 1]
     results = run_both_paths(model, batches)
     gaps = per_image_loss_gaps(model, batches)
-    dataset_meta = Runner.build_dataloader(
-        dict(cfg.val_dataloader, num_workers=0,
-             persistent_workers=False)).dataset.metainfo
     scores = results.score_tensor
     random_scores = torch.rand(
         len(scores), generator=torch.Generator().manual_seed(0))

@@ -11,3 +11,6 @@ run_checks = dict(
 # closed-set heads: more classes in the data than num_classes is an error
 # naming both (not for text-prompted heads such as Grounding DINO's)
 num_classes_check = dict(type='NumClassesCheckHook')
+# at test time: the speed knobs calibrated for the checkpoint
+# (<ckpt>.speed.json from tools/calibrate_speed.py or calibrate_dynamicdet.py)
+speed_knobs_hook = dict(type='SpeedKnobsHook')

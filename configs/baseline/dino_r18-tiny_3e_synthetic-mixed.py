@@ -61,5 +61,6 @@ default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(interval=max_epochs),
     num_classes_check=_base_.num_classes_check,
+    speed_knobs=_base_.speed_knobs_hook,  # calibrated test-time knobs
     **_base_.run_checks)  # configs/_base_/run-checks.py
 auto_scale_lr = dict(enable=False)

@@ -102,6 +102,7 @@ param_scheduler = [
 default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(interval=max_epochs),
+    speed_knobs=_base_.speed_knobs_hook,  # calibrated test-time knobs
     **_base_.run_checks)  # configs/_base_/run-checks.py
 auto_scale_lr = dict(enable=False)
 # Refuse prompts the text encoder would silently truncate (all class names

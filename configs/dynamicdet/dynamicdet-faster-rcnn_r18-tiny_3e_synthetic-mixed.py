@@ -49,4 +49,5 @@ default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(interval=_base_.max_epochs),  # last only
     num_classes_check=_base_.num_classes_check,
+    speed_knobs=_base_.speed_knobs_hook,  # calibrated test-time knobs
     **_base_.run_checks)  # configs/_base_/run-checks.py

@@ -6,13 +6,13 @@ from .cascade_backbone import CascadeBackbone
 from .difficulty_router import DifficultyRouter
 from .dynamic_detector import DynamicDetector
 from .path_complexity import path_flops
-from .report_hook import DynamicDetReportHook, calibration_file
+from .report_hook import DynamicDetReportHook
 from .router_loss import RunningMedian, router_loss
 from .router_step_hook import RouterStepHook
 
 __all__ = [
     'CascadeBackbone', 'DifficultyRouter', 'DynamicDetReportHook',
-    'DynamicDetector', 'RouterStepHook', 'RunningMedian', 'calibration_file',
-    'check_threshold', 'hard_ratio_for_latency', 'path_flops', 'route_hard',
-    'router_loss', 'threshold_for_hard_ratio'
+    'DynamicDetector', 'RouterStepHook', 'RunningMedian', 'check_threshold',
+    'hard_ratio_for_latency', 'path_flops', 'route_hard', 'router_loss',
+    'threshold_for_hard_ratio'
 ]

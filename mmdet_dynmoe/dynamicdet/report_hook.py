@@ -1,8 +1,6 @@
 """DynamicDetReportHook: what a DynamicDet test run cost and how it routed."""
 from __future__ import annotations
 
-import json
-import os.path as osp
 import time
 from typing import Optional
 
@@ -12,18 +10,11 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from mmdet_dynmoe.engine import synchronize
+from mmdet_dynmoe.engine.speed_knobs import (apply_speed_knobs,
+                                             find_speed_file, read_speed_file)
 from mmdet_dynmoe.evaluation import spearman
 from .dynamic_detector import unwrap
 from .path_complexity import path_flops
-
-#: suffix of the calibration file next to a checkpoint (``x.pth`` ->
-#: ``x.dynamicdet.json``), written by tools/calibrate_dynamicdet.py.
-CALIBRATION_SUFFIX = '.dynamicdet.json'
-
-
-def calibration_file(checkpoint: str) -> str:
-    """Where the calibration of ``checkpoint`` lives."""
-    return osp.splitext(checkpoint)[0] + CALIBRATION_SUFFIX
 
 
 @HOOKS.register_module()
@@ -31,8 +22,10 @@ class DynamicDetReportHook(Hook):
     """Adds routing, latency and FLOPs to the test metrics.
 
     Before testing it applies the calibrated threshold of the checkpoint
-    (``<checkpoint>.dynamicdet.json``, see tools/calibrate_dynamicdet.py)
-    when one exists. After testing it adds to the metrics (and the log):
+    (``<checkpoint stem>.speed.json`` of tools/calibrate_dynamicdet.py, the
+    speed-knob file every calibration writes; see
+    ``mmdet_dynmoe/engine/speed_knobs.py``) when one exists. After testing
+    it adds to the metrics (and the log):
 
     - ``dynamicdet/hard_ratio``: fraction of images routed to detector 2;
     - ``dynamicdet/latency_ms``: mean wall time per image of a test
@@ -62,19 +55,11 @@ class DynamicDetReportHook(Hook):
 
     def before_test(self, runner) -> None:
         model = unwrap(runner.model)
-        path = self.calibration
-        if path == 'auto':
-            path = calibration_file(runner._load_from) \
-                if runner._load_from else None
-            if path and not osp.isfile(path):
-                path = None
+        path = find_speed_file(self.calibration, runner._load_from)
         if path:
-            with open(path) as f:
-                calib = json.load(f)
-            model.threshold = calib['threshold']
+            apply_speed_knobs(model, read_speed_file(path))
             print_log(
-                f'DynamicDet: threshold {model.threshold:.4f} from '
-                f'{path} (hard ratio {calib.get("hard_ratio")})',
+                f'DynamicDet: threshold {model.threshold:.4f} from {path}',
                 logger='current')
         self._seconds = 0.0
         self._images = 0

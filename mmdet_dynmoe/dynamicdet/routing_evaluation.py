@@ -17,7 +17,6 @@ import torch
 from mmdet.registry import METRICS
 from mmdet.structures.bbox import scale_boxes
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from mmdet_dynmoe.engine import load_model, synchronize
 from .calibration import route_hard
@@ -35,23 +34,6 @@ def load_dynamic_detector(
         raise TypeError(f'{config}: model type={cfg.model.type!r} is not a '
                         'DynamicDetector')
     return model, cfg
-
-
-def preprocessed_val_batches(model: DynamicDetector,
-                             cfg: Config,
-                             max_images: Optional[int] = None) -> list:
-    """The validation set, preprocessed once (timings exclude loading)."""
-    loader_cfg = copy.deepcopy(cfg.val_dataloader)
-    loader_cfg.update(num_workers=0, persistent_workers=False)
-    loader = Runner.build_dataloader(loader_cfg)
-    batches, seen = [], 0
-    with torch.no_grad():
-        for batch in loader:
-            batches.append(model.data_preprocessor(batch, False))
-            seen += len(batch['data_samples'])
-            if max_images and seen >= max_images:
-                break
-    return batches
 
 
 @torch.no_grad()
@@ -161,7 +143,8 @@ def per_image_loss_gaps(model: DynamicDetector,
 
     Args:
         model: the dynamic detector, in eval mode.
-        batches: preprocessed batches (:func:`preprocessed_val_batches`).
+        batches: preprocessed batches (``preprocessed_val_batches`` in
+            ``mmdet_dynmoe/engine/speed_measurement.py``).
     """
     gaps = []
     for batch in batches:

@@ -65,7 +65,7 @@ def speed_knobs(model: nn.Module) -> dict[str, list]:
         knobs['decoder_depth'] = [None] + list(range(layers - 1, 0, -1))
         if _has_exit(model):
             knobs['decoder_exit'] = [None, *DEFAULT_EXIT_TAUS]
-    if moe_layers(model):
+    if moe_layers(model) and _min_top_k(model) > 1:  # top-1: nothing to cut
         knobs['test_top_k'] = [None] + list(
             range(_min_top_k(model) - 1, 0, -1))
         knobs['test_top_p'] = [None, *DEFAULT_TOP_PS]
@@ -134,6 +134,28 @@ def current_speed_knobs(model: nn.Module) -> dict[str, Any]:
         else:
             out[name] = model.threshold
     return out
+
+
+def parse_knob_value(text: str) -> Any:
+    """A knob value typed on a command line: ``none`` -> None, ``3`` -> 3,
+    ``0.5`` -> 0.5."""
+    if text.lower() == 'none':
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def parse_knob_grid(specs: list[str]) -> dict[str, list]:
+    """``['decoder_depth=1,2', ...]`` -> ``{'decoder_depth': [1, 2]}``."""
+    grid = {}
+    for spec in specs:
+        name, sep, values = spec.partition('=')
+        if not sep or not values:
+            raise ValueError(f'knob grid {spec!r}: expected NAME=V1,V2,...')
+        grid[name] = [parse_knob_value(v) for v in values.split(',')]
+    return grid
 
 
 def write_speed_file(path: str, knobs: dict[str, Any], **info: Any) -> None:

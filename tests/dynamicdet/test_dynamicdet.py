@@ -550,7 +550,7 @@ def test_paper_scale_config_builds_and_trains_a_step_on_coco_layout(
 @pytest.mark.slow
 def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
         tiny_synthetic, tmp_path, monkeypatch):
-    from mmdet_dynmoe.dynamicdet import calibration_file
+    from mmdet_dynmoe.engine.speed_knobs import read_speed_file, speed_file
     model = _predictable(_build())  # boxes to evaluate
     ckpt = str(tmp_path / 'tiny.pth')
     torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
@@ -568,8 +568,8 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
         ]))
     assert result['lat1_ms'] > 0 and result['lat2_ms'] > 0
     assert result['num_images'] == 12  # 3 val images x 4 domains
-    with open(calibration_file(ckpt)) as f:
-        assert json.load(f)['threshold'] == result['threshold']
+    assert read_speed_file(
+        speed_file(ckpt)) == dict(threshold=result['threshold'])
     # Past the slow path: clamped with a warning (latencies fixed here, the
     # tiny model's two paths are too close to order reliably under load).
     monkeypatch.setattr(calibrate, 'measure_path_latencies', lambda *args:

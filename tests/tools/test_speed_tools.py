@@ -1,0 +1,122 @@
+"""tools/sweep_speed.py and tools/calibrate_speed.py: one grid, one curve,
+one calibration that ``mim test`` applies."""
+from __future__ import annotations
+
+import json
+import os.path as osp
+
+import pytest
+from mmengine.runner import Runner
+
+from mmdet_dynmoe.engine.speed_knobs import read_speed_file, speed_file
+from mmdet_dynmoe.moe import moe_layers
+from helpers import load_tool, save_initialised_checkpoint, tiny_cfg
+
+sweep_speed = load_tool('sweep_speed')
+calibrate_speed = load_tool('calibrate_speed')
+
+
+def test_default_grid_crosses_the_decoder_and_the_expert_axes():
+    available = dict(
+        decoder_depth=[None, 2, 1],
+        decoder_exit=[None, 0.1],
+        test_top_k=[None, 1],
+        test_top_p=[None, 0.5])
+    grid = sweep_speed.build_grid(available)
+    assert grid[0] == {}  # the full model first
+    assert len(grid) == 4 * 3  # (full, d2, d1, exit) x (full, k1, p.5)
+    assert dict(decoder_exit=0.1, test_top_p=0.5) in grid
+    assert not any('decoder_depth' in g and 'decoder_exit' in g for g in grid)
+    given = sweep_speed.build_grid(available, dict(test_top_k=[None, 1]))
+    assert given == [{}, dict(test_top_k=1)]
+    with pytest.raises(SystemExit, match='threshold'):
+        sweep_speed.build_grid(available, dict(threshold=[0.5]))
+
+
+def test_pareto_keeps_the_points_nothing_beats():
+    points = [
+        dict(ap=0.5, gflops=2.0),
+        dict(ap=0.4, gflops=1.0),
+        dict(ap=0.3, gflops=1.5),  # beaten by the second
+        dict(ap=0.5, gflops=2.5),  # beaten by the first
+    ]
+    assert sweep_speed.pareto(points, 'gflops') == [True, True, False, False]
+
+
+def test_bisection_reaches_the_target_and_clamps_outside_the_range():
+
+    def cost(u):  # falls from 10 to 4 as the knob gets more aggressive
+        return 10 - 6 * u
+
+    u, achieved, _ = calibrate_speed.bisect(cost, 7.0, 0.01, 20)
+    assert achieved == pytest.approx(7.0, rel=0.01) and 0 < u < 1
+    with pytest.warns(UserWarning, match='below the cheapest'):
+        assert calibrate_speed.bisect(cost, 1.0, 0.01, 20)[:2] == (1.0, 4.0)
+    with pytest.warns(UserWarning, match='no knob needed'):
+        assert calibrate_speed.bisect(cost, 20.0, 0.01, 20)[:2] == (0.0, 10)
+
+
+@pytest.fixture
+def tiny_moe(tiny_synthetic, tmp_path):
+    cfg = tiny_cfg('moe/moe-dino_r18-tiny-n4k2_3e_synthetic-mixed.py',
+                   tiny_synthetic, str(tmp_path / 'work'))
+    config = str(tmp_path / 'tiny_moe.py')
+    cfg.dump(config)
+    ckpt = save_initialised_checkpoint(cfg.model, str(tmp_path / 'tiny.pth'))
+    return cfg, config, ckpt
+
+
+@pytest.mark.slow
+def test_sweep_counts_what_each_knob_skips_and_draws_the_front(
+        tiny_moe, tmp_path):
+    _, config, ckpt = tiny_moe
+    out = str(tmp_path / 'sweep')
+    summary = sweep_speed.sweep(
+        sweep_speed.parse_args([
+            config, ckpt, '--knob', 'decoder_depth=none,1', '--knob',
+            'test_top_k=none,1', '--max-images', '4', '--repeats', '1',
+            '--flops-images', '1', '--out', out
+        ]))
+    points = {p['label']: p for p in summary['points']}
+    assert list(points) == [
+        'full', 'test_top_k=1', 'decoder_depth=1',
+        'decoder_depth=1, test_top_k=1'
+    ]
+    full = points['full']
+    # fewer layers and fewer experts per token are fewer FLOPs
+    assert points['decoder_depth=1']['gflops'] < full['gflops']
+    assert points['test_top_k=1']['gflops'] < full['gflops']
+    assert points['decoder_depth=1']['mean_decoder_layers'] == 1
+    assert all(p['latency_ms'] > 0 and 'pareto_gflops' in p
+               for p in points.values())
+    assert all(p['static'] for p in points.values())
+    assert osp.isfile(osp.join(out, 'sweep.png'))
+    with open(osp.join(out, 'sweep.json')) as f:
+        assert len(json.load(f)['points']) == 4
+
+
+@pytest.mark.slow
+def test_calibrated_knobs_are_written_and_applied_by_the_test_run(
+        tiny_moe, tmp_path):
+    cfg, config, ckpt = tiny_moe
+    base = ['--max-images', '4', '--flops-images', '2', '--knob', 'test_top_p']
+    args = calibrate_speed.parse_args(
+        [config, ckpt, '--target-gflops', '1e6'] + base)
+    with pytest.warns(UserWarning, match='no knob needed'):
+        full = calibrate_speed.calibrate(args)['achieved']['gflops']
+    args = calibrate_speed.parse_args([
+        config, ckpt, '--target-gflops',
+        str(full * 0.99), '--tolerance', '0.002'
+    ] + base)
+    result = calibrate_speed.calibrate(args)
+    knobs = read_speed_file(speed_file(ckpt))
+    assert 0 < knobs['test_top_p'] < 1
+    assert result['achieved']['gflops'] == pytest.approx(
+        full * 0.99, rel=0.005)
+    # `tools/test.py CONFIG CKPT`: SpeedKnobsHook sets the file's knobs
+    cfg.load_from = ckpt
+    cfg.test_dataloader.dataset.indices = 2
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+    assert {m.test_top_p
+            for _, m in moe_layers(runner.model)} == {knobs['test_top_p']}

@@ -1,0 +1,223 @@
+"""Turn a latency or GFLOPs target into speed-knob values for ``mim test``.
+
+The discrete knobs (``decoder_depth``, ``test_top_k``) come from the
+sweep's Pareto front (``--sweep``: the best-AP point whose cost is at most
+the target) or from ``--set``; one continuous knob (``decoder_exit`` by
+default, or ``test_top_p``) is then bisected on the validation images until
+the measured cost is within ``--tolerance`` of the target. Both continuous
+knobs cut cost monotonically (a larger exit threshold lets every image leave
+no later; a smaller p keeps no more experts), so the bisection converges up
+to timing noise. Writes ``<CKPT stem>.speed.json``, which
+``SpeedKnobsHook`` applies at ``mim test`` / tools/test.py, and prints the
+equivalent ``--cfg-options``. A target outside what the knobs reach is
+clamped, with a warning.
+
+Example::
+
+    python tools/sweep_speed.py CONFIG CKPT --out work_dirs/speed_sweep
+    python tools/calibrate_speed.py CONFIG CKPT --target-latency 40 \\
+        --sweep work_dirs/speed_sweep/sweep.json
+    python tools/test.py CONFIG CKPT   # runs at the calibrated knobs
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+import warnings
+from typing import Any, Callable, Optional
+
+import torch
+from mmengine.config import DictAction
+
+import mmdet_dynmoe  # noqa: F401  (registers our detectors)
+from mmdet_dynmoe.engine import load_model
+from mmdet_dynmoe.engine.speed_knobs import (parse_knob_value, speed_file,
+                                             speed_knobs, write_speed_file)
+from mmdet_dynmoe.engine.speed_measurement import (
+    at_setting, build_val_metric, evaluate_predictions, headline_ap,
+    latency_ms, mean_gflops, predict_all, preprocessed_val_batches)
+
+#: continuous knob -> its value at "aggressiveness" u in [0, 1] (0: off)
+CONTINUOUS = {
+    'decoder_exit': lambda u: None if u <= 0 else round(u, 6),
+    'test_top_p': lambda u: None if u <= 0 else round(1 - 0.99 * u, 6),
+}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        '--target-latency',
+        type=float,
+        metavar='MS',
+        help='wanted mean latency per image (ms, this device, the val '
+        'batch size)')
+    target.add_argument(
+        '--target-gflops',
+        type=float,
+        metavar='G',
+        help='wanted mean GFLOPs (multiply-adds) per image')
+    parser.add_argument(
+        '--sweep', help='sweep.json of tools/sweep_speed.py for this model')
+    parser.add_argument(
+        '--set',
+        action='append',
+        default=[],
+        metavar='NAME=V',
+        help='fix a knob (instead of taking it from --sweep)')
+    parser.add_argument(
+        '--knob',
+        default=None,
+        choices=sorted(CONTINUOUS),
+        help='the continuous knob to bisect (default decoder_exit when the '
+        'model has it, else test_top_p)')
+    parser.add_argument(
+        '--tolerance',
+        type=float,
+        default=0.02,
+        help='stop when the cost is within this fraction of the target')
+    parser.add_argument('--steps', type=int, default=10)
+    parser.add_argument('--max-images', type=int, default=None)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--flops-images', type=int, default=8)
+    parser.add_argument('--metric', default=None)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument(
+        '--out',
+        default=None,
+        help='JSON path (default: next to the checkpoint)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(argv)
+
+
+def from_sweep(path: str, cost: str, target: float) -> dict:
+    """The discrete knobs of the best-AP Pareto point with cost <= target
+    (the cheapest point when none is)."""
+    with open(path) as f:
+        points = json.load(f)['points']
+    front = [p for p in points if p[f'pareto_{cost}']]
+    within = [p for p in front if p[cost] <= target]
+    best = max(within, key=lambda p: p['ap']) if within else \
+        min(front, key=lambda p: p[cost])
+    return {k: v for k, v in best['knobs'].items() if k not in CONTINUOUS}
+
+
+def bisect(cost_at: Callable[[float], float], target: float, tolerance: float,
+           steps: int) -> tuple[float, float, list]:
+    """The aggressiveness u in [0, 1] whose cost is nearest ``target``.
+
+    ``cost_at`` falls (up to noise) as u grows. Returns (u, cost, history).
+    """
+    history = []
+    lo_cost = cost_at(0.0)
+    history.append((0.0, lo_cost))
+    if lo_cost <= target * (1 + tolerance):
+        if lo_cost < target * (1 - tolerance):
+            warnings.warn(f'target {target:.4g} is above the cost with the '
+                          f'knob off ({lo_cost:.4g}): no knob needed')
+        return 0.0, lo_cost, history
+    hi_cost = cost_at(1.0)
+    history.append((1.0, hi_cost))
+    if hi_cost >= target * (1 - tolerance):
+        if hi_cost > target * (1 + tolerance):
+            warnings.warn(f'target {target:.4g} is below the cheapest this '
+                          f'knob reaches ({hi_cost:.4g}): clamped; fix a '
+                          'smaller decoder_depth / test_top_k with --set')
+        return 1.0, hi_cost, history
+    lo, hi = 0.0, 1.0
+    best = min(history, key=lambda h: abs(h[1] - target))
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        cost = cost_at(mid)
+        history.append((mid, cost))
+        if abs(cost - target) < abs(best[1] - target):
+            best = (mid, cost)
+        if abs(cost - target) <= tolerance * target:
+            break
+        lo, hi = (mid, hi) if cost > target else (lo, mid)
+    return best[0], best[1], history
+
+
+def calibrate(args: argparse.Namespace) -> dict:
+    model, cfg, _ = load_model(args.config, args.checkpoint, args.cfg_options,
+                               args.device)
+    available = speed_knobs(model)
+    knob = args.knob or next((k for k in CONTINUOUS if k in available), None)
+    if knob is None or knob not in available:
+        raise SystemExit(f'{type(model).__name__} has no continuous speed '
+                         f'knob {knob or list(CONTINUOUS)} (its knobs: '
+                         f'{sorted(available)})')
+    cost = 'latency_ms' if args.target_latency is not None else 'gflops'
+    target = args.target_latency if cost == 'latency_ms' else \
+        args.target_gflops
+    fixed: dict[str, Any] = from_sweep(args.sweep, cost,
+                                       target) if args.sweep else {}
+    for spec in args.set:
+        name, _, value = spec.partition('=')
+        fixed[name] = parse_knob_value(value)
+    fixed.pop(knob, None)
+    batches, dataset_meta = preprocessed_val_batches(model, cfg,
+                                                     args.max_images)
+
+    def setting(u: float) -> dict:
+        return dict(fixed, **{knob: CONTINUOUS[knob](u)})
+
+    def cost_at(u: float) -> float:
+        if cost == 'latency_ms':
+            value = min(
+                at_setting(model, setting(u),
+                           lambda: latency_ms(model, batches))
+                for _ in range(args.repeats))
+        else:
+            value = at_setting(
+                model, setting(u),
+                lambda: mean_gflops(model, batches, args.flops_images))
+        print(
+            f'  {knob}={CONTINUOUS[knob](u)}: {value:.4g} '
+            f'{"ms/img" if cost == "latency_ms" else "GFLOPs/img"}',
+            flush=True)
+        return value
+
+    print(f'fixed knobs {fixed or "none"}; bisecting {knob} for {cost} '
+          f'{target:g}')
+    u, achieved, history = bisect(cost_at, target, args.tolerance, args.steps)
+    knobs = setting(u)
+    preds, _ = at_setting(model, knobs, lambda: predict_all(model, batches))
+    metrics = evaluate_predictions(build_val_metric(cfg, dataset_meta), preds)
+    result = dict(
+        target={cost: target},
+        achieved={cost: achieved},
+        ap=headline_ap(metrics, args.metric),
+        num_images=len(preds),
+        batch_size=cfg.val_dataloader.batch_size,
+        device=f'{args.device} ({platform.processor() or platform.machine()}'
+        f', {torch.get_num_threads()} threads)',
+        date=time.strftime('%Y-%m-%d'),
+        bisection=[
+            dict(value=CONTINUOUS[knob](h[0]), cost=h[1]) for h in history
+        ],
+        config=args.config,
+        checkpoint=args.checkpoint)
+    out = args.out or speed_file(args.checkpoint)
+    write_speed_file(out, knobs, **result)
+    options = ' '.join(_cfg_option(k, v) for k, v in knobs.items())
+    print(f'{knobs}: {achieved:.4g} (target {target:g}), AP '
+          f'{100 * result["ap"]:.1f} on {len(preds)} val images')
+    print(f'wrote {out} (SpeedKnobsHook applies it at test time)' +
+          (f'; or pass --cfg-options {options}' if options else ''))
+    return result
+
+
+def _cfg_option(name: str, value: Optional[Any]) -> str:
+    if name in ('decoder_depth', 'decoder_exit'):
+        return f'model.test_cfg.{name}={value}'
+    return f'model.moe_cfg.{name}={value}'
+
+
+if __name__ == '__main__':
+    calibrate(parse_args())

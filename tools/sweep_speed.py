@@ -1,0 +1,283 @@
+"""AP, latency and GFLOPs of a trained model over a grid of speed knobs.
+
+For any config + checkpoint: every knob setting of the grid runs on the
+validation set (AP from the config's val evaluator), is timed on this device
+at the config's val batch size (interleaved rounds, the fastest kept) and
+its FLOPs per image are counted on a few images (what actually ran: skipped
+experts and decoder layers are not counted). Writes ``sweep.json`` (every
+point, the Pareto fronts of AP vs latency and vs GFLOPs) and ``sweep.png``
+(the full model and the static settings marked). The knobs are those of
+``mmdet_dynmoe/engine/speed_knobs.py``; tools/calibrate_speed.py turns a
+target into a setting. DynamicDet's threshold has its own sweep
+(tools/sweep_dynamicdet.py: both paths, random and oracle routers).
+
+Default grid: the decoder axis (full, each smaller ``decoder_depth``, and
+``decoder_exit`` at a few thresholds) crossed with the expert axis (full,
+each smaller ``test_top_k``, ``test_top_p`` at a few values), for the knobs
+the model has. ``--knob NAME=V1,V2`` (``none`` = off) replaces it by the
+product of the given lists. Example::
+
+    python tools/sweep_speed.py \\
+        configs/moe/moe-dino_r18-tiny-n4k2_3e_synthetic-mixed.py \\
+        work_dirs/moe-dino_r18-tiny-n4k2_3e_synthetic-mixed/epoch_3.pth \\
+        --out work_dirs/speed_sweep
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import os.path as osp
+import platform
+import time
+from typing import Optional
+
+import torch
+from mmengine.config import DictAction
+from mmengine.utils import ProgressBar
+
+import mmdet_dynmoe  # noqa: F401  (registers our detectors)
+from mmdet_dynmoe.engine import load_model
+from mmdet_dynmoe.engine.speed_knobs import parse_knob_grid, speed_knobs
+from mmdet_dynmoe.engine.speed_measurement import (
+    at_setting, build_val_metric, evaluate_predictions, headline_ap,
+    interleaved_latencies, mean_gflops, predict_all, preprocessed_val_batches)
+
+#: knobs whose value applies the same compute to every input
+STATIC_KNOBS = ('decoder_depth', 'test_top_k')
+#: the two axes of the default grid (one knob of each axis at a time)
+AXES = (('decoder_depth', 'decoder_exit'), ('test_top_k', 'test_top_p'))
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument(
+        '--out',
+        default='work_dirs/speed_sweep',
+        help='folder for sweep.json and sweep.png')
+    parser.add_argument(
+        '--knob',
+        action='append',
+        default=[],
+        metavar='NAME=V1,V2',
+        help='grid values of one knob (repeat for more; none = off); '
+        'replaces the default grid')
+    parser.add_argument('--max-images', type=int, default=None)
+    parser.add_argument(
+        '--latency-images',
+        type=int,
+        default=None,
+        help='time each setting on the first N images only')
+    parser.add_argument(
+        '--flops-images',
+        type=int,
+        default=4,
+        help='count FLOPs on the first N images (one trace each)')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=3,
+        help='timing rounds over all settings; the fastest of each is kept')
+    parser.add_argument(
+        '--metric',
+        default=None,
+        help='the AP key (default coco/bbox_mAP, or the mean over datasets)')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(argv)
+
+
+def build_grid(available: dict[str, list],
+               given: Optional[dict[str, list]] = None) -> list[dict]:
+    """Knob settings to sweep, the full setting first.
+
+    ``given``: the product of these lists (unknown names are an error).
+    Otherwise the product of the two axes of :data:`AXES`, each axis being
+    its knobs' values one knob at a time.
+    """
+    if given:
+        unknown = sorted(set(given) - set(available))
+        if unknown:
+            raise SystemExit(f'--knob {unknown}: this model has the knobs '
+                             f'{sorted(available)}')
+        names = list(given)
+        grid = [
+            dict(zip(names, values))
+            for values in itertools.product(*(given[n] for n in names))
+        ]
+    else:
+        axes = []
+        for axis in AXES:
+            options = [{}]
+            for name in axis:
+                options += [{
+                    name: v
+                } for v in available.get(name, []) if v is not None]
+            axes.append(options)
+        grid = [dict(**a, **b) for a, b in itertools.product(*axes)]
+    unique = []
+    for g in grid:
+        if any(v is not None for v in g.values()) and g not in unique:
+            unique.append(g)
+    return [{}] + unique
+
+
+def pareto(points: list[dict], cost: str) -> list[bool]:
+    """Which points no other point beats: at most the cost and at least the
+    AP, one of them strictly."""
+    flags = []
+    for p in points:
+        beaten = any(q[cost] <= p[cost] and q['ap'] >= p['ap'] and (
+            q[cost] < p[cost] or q['ap'] > p['ap']) for q in points)
+        flags.append(not beaten)
+    return flags
+
+
+def label(knobs: dict) -> str:
+    """``{'decoder_depth': 2}`` -> ``'decoder_depth=2'``; ``{}`` -> full."""
+    parts = [f'{k}={v}' for k, v in knobs.items() if v is not None]
+    return ', '.join(parts) or 'full'
+
+
+def sweep(args: argparse.Namespace) -> dict:
+    model, cfg, _ = load_model(args.config, args.checkpoint, args.cfg_options,
+                               args.device)
+    available = speed_knobs(model)
+    available.pop('threshold', None)
+    if not available:
+        raise SystemExit(
+            f'{type(model).__name__} has no speed knobs (DynamicDet: '
+            "tools/sweep_dynamicdet.py; a stock DINO: type='MoEDINO')")
+    grid = build_grid(available, parse_knob_grid(args.knob))
+    batches, dataset_meta = preprocessed_val_batches(model, cfg,
+                                                     args.max_images)
+    timed = batches
+    if args.latency_images:
+        timed, seen = [], 0
+        for batch in batches:
+            if seen >= args.latency_images:
+                break
+            timed.append(batch)
+            seen += len(batch['data_samples'])
+    images = sum(len(b['data_samples']) for b in batches)
+    print(f'{len(grid)} settings x {images} val images; knobs: '
+          f'{ {k: v for k, v in available.items()} }')
+    # AP and FLOPs per setting, then the interleaved timing rounds: one
+    # progress bar (mmengine's, with the time left) over all of it
+    metric = build_val_metric(cfg, dataset_meta)
+    if args.max_images and not hasattr(metric, 'img_ids'):
+        raise SystemExit(
+            f'--max-images: {type(metric).__name__} evaluates every image of '
+            'its annotation files, so AP on a subset would count the others '
+            'as missed; sweep the whole val set (or use a CocoMetric)')
+    bar = ProgressBar(len(grid) * (2 + args.repeats))
+    points = []
+    for knobs in grid:
+        preds, layers = at_setting(model, knobs,
+                                   lambda: predict_all(model, batches))
+        bar.update()
+        metrics = evaluate_predictions(metric, preds)
+        gflops = at_setting(
+            model, knobs,
+            lambda: mean_gflops(model, batches, args.flops_images))
+        bar.update()
+        ran = [n for n in layers if n is not None]
+        points.append(
+            dict(
+                knobs=knobs,
+                label=label(knobs),
+                ap=headline_ap(metrics, args.metric),
+                metrics={
+                    k: float(v)
+                    for k, v in metrics.items()
+                },
+                gflops=gflops,
+                mean_decoder_layers=sum(ran) / len(ran) if ran else None,
+                static=all(k in STATIC_KNOBS or v is None
+                           for k, v in knobs.items())))
+    latencies = interleaved_latencies(model, grid, timed, args.repeats,
+                                      bar.update)
+    print()
+    for point, lat in zip(points, latencies):
+        point['latency_ms'] = lat
+    for cost in ('latency_ms', 'gflops'):
+        for point, flag in zip(points, pareto(points, cost)):
+            point[f'pareto_{cost}'] = flag
+    summary = dict(
+        config=args.config,
+        checkpoint=args.checkpoint,
+        device=f'{args.device} ({platform.processor() or platform.machine()}'
+        f', {torch.get_num_threads()} threads)',
+        date=time.strftime('%Y-%m-%d'),
+        images=images,
+        latency_images=sum(len(b['data_samples']) for b in timed),
+        batch_size=cfg.val_dataloader.batch_size,
+        points=points)
+    os.makedirs(args.out, exist_ok=True)
+    with open(osp.join(args.out, 'sweep.json'), 'w') as f:
+        json.dump(summary, f, indent=2)
+    plot(points, osp.join(args.out, 'sweep.png'), args.checkpoint)
+    print(f'{"setting":<40} {"AP":>6} {"ms/img":>8} {"GFLOPs":>8} layers')
+    for p in points:
+        front = '*' if p['pareto_latency_ms'] else ' '
+        layers = '' if p['mean_decoder_layers'] is None else \
+            f'{p["mean_decoder_layers"]:.2f}'
+        print(f'{front}{p["label"]:<39} {100 * p["ap"]:6.1f} '
+              f'{p["latency_ms"]:8.2f} {p["gflops"]:8.3f} {layers}')
+    print(f'* on the AP-latency Pareto front; wrote {args.out}/sweep.json '
+          'and sweep.png')
+    return summary
+
+
+def plot(points: list, path: str, title: str) -> None:
+    """AP vs measured latency (left) and vs GFLOPs per image (right), the
+    Pareto front joined, the full model and the static settings marked."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
+    for ax, cost, xlabel in ((axes[0], 'latency_ms',
+                              'measured latency (ms / image)'),
+                             (axes[1], 'gflops', 'GFLOPs / image')):
+        front = sorted((p for p in points if p[f'pareto_{cost}']),
+                       key=lambda p: p[cost])
+        ax.plot([p[cost] for p in front], [100 * p['ap'] for p in front],
+                '-',
+                color='tab:blue',
+                label='Pareto front')
+        for static, marker, name in ((True, 's', 'static setting'),
+                                     (False, 'o', 'per-input setting')):
+            sel = [p for p in points if p['static'] == static]
+            ax.plot([p[cost] for p in sel], [100 * p['ap'] for p in sel],
+                    marker,
+                    ls='',
+                    ms=5,
+                    alpha=0.8,
+                    label=name)
+        full = points[0]
+        ax.plot([full[cost]], [100 * full['ap']],
+                '*',
+                ms=14,
+                color='tab:red',
+                label='full model')
+        for p in front:
+            ax.annotate(
+                p['label'], (p[cost], 100 * p['ap']),
+                fontsize=6,
+                xytext=(3, -8),
+                textcoords='offset points')
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel('AP (%)')
+    axes[0].legend(fontsize=7)
+    fig.suptitle(osp.basename(title), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == '__main__':
+    sweep(parse_args())
