@@ -33,11 +33,9 @@ from mmengine.config import DictAction
 
 import mmdet_dynmoe  # noqa: F401  (registers our detectors)
 from mmdet_dynmoe.engine import load_model
+from mmdet_dynmoe.engine import speed_measurement as measure
 from mmdet_dynmoe.engine.speed_knobs import (parse_knob_value, speed_file,
                                              speed_knobs, write_speed_file)
-from mmdet_dynmoe.engine.speed_measurement import (
-    at_setting, build_val_metric, evaluate_predictions, headline_ap,
-    latency_ms, mean_gflops, predict_all, preprocessed_val_batches)
 
 #: continuous knob -> its value at "aggressiveness" u in [0, 1] (0: off)
 CONTINUOUS = {
@@ -161,8 +159,8 @@ def calibrate(args: argparse.Namespace) -> dict:
         name, _, value = spec.partition('=')
         fixed[name] = parse_knob_value(value)
     fixed.pop(knob, None)
-    batches, dataset_meta = preprocessed_val_batches(model, cfg,
-                                                     args.max_images)
+    batches, dataset_meta = measure.preprocessed_val_batches(
+        model, cfg, args.max_images)
 
     def setting(u: float) -> dict:
         return dict(fixed, **{knob: CONTINUOUS[knob](u)})
@@ -170,13 +168,13 @@ def calibrate(args: argparse.Namespace) -> dict:
     def cost_at(u: float) -> float:
         if cost == 'latency_ms':
             value = min(
-                at_setting(model, setting(u),
-                           lambda: latency_ms(model, batches))
+                measure.at_setting(model, setting(u),
+                                   lambda: measure.latency_ms(model, batches))
                 for _ in range(args.repeats))
         else:
-            value = at_setting(
+            value = measure.at_setting(
                 model, setting(u),
-                lambda: mean_gflops(model, batches, args.flops_images))
+                lambda: measure.mean_gflops(model, batches, args.flops_images))
         print(
             f'  {knob}={CONTINUOUS[knob](u)}: {value:.4g} '
             f'{"ms/img" if cost == "latency_ms" else "GFLOPs/img"}',
@@ -187,12 +185,14 @@ def calibrate(args: argparse.Namespace) -> dict:
           f'{target:g}')
     u, achieved, history = bisect(cost_at, target, args.tolerance, args.steps)
     knobs = setting(u)
-    preds, _ = at_setting(model, knobs, lambda: predict_all(model, batches))
-    metrics = evaluate_predictions(build_val_metric(cfg, dataset_meta), preds)
+    preds, _ = measure.at_setting(model, knobs,
+                                  lambda: measure.predict_all(model, batches))
+    metrics = measure.evaluate_predictions(
+        measure.build_val_metric(cfg, dataset_meta), preds)
     result = dict(
         target={cost: target},
         achieved={cost: achieved},
-        ap=headline_ap(metrics, args.metric),
+        ap=measure.headline_ap(metrics, args.metric),
         num_images=len(preds),
         batch_size=cfg.val_dataloader.batch_size,
         device=f'{args.device} ({platform.processor() or platform.machine()}'

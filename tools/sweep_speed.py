@@ -39,10 +39,8 @@ from mmengine.utils import ProgressBar
 
 import mmdet_dynmoe  # noqa: F401  (registers our detectors)
 from mmdet_dynmoe.engine import load_model
+from mmdet_dynmoe.engine import speed_measurement as measure
 from mmdet_dynmoe.engine.speed_knobs import parse_knob_grid, speed_knobs
-from mmdet_dynmoe.engine.speed_measurement import (
-    at_setting, build_val_metric, evaluate_predictions, headline_ap,
-    interleaved_latencies, mean_gflops, predict_all, preprocessed_val_batches)
 
 #: knobs whose value applies the same compute to every input
 STATIC_KNOBS = ('decoder_depth', 'test_top_k')
@@ -152,8 +150,8 @@ def sweep(args: argparse.Namespace) -> dict:
             f'{type(model).__name__} has no speed knobs (DynamicDet: '
             "tools/sweep_dynamicdet.py; a stock DINO: type='MoEDINO')")
     grid = build_grid(available, parse_knob_grid(args.knob))
-    batches, dataset_meta = preprocessed_val_batches(model, cfg,
-                                                     args.max_images)
+    batches, dataset_meta = measure.preprocessed_val_batches(
+        model, cfg, args.max_images)
     timed = batches
     if args.latency_images:
         timed, seen = [], 0
@@ -167,7 +165,7 @@ def sweep(args: argparse.Namespace) -> dict:
           f'{ {k: v for k, v in available.items()} }')
     # AP and FLOPs per setting, then the interleaved timing rounds: one
     # progress bar (mmengine's, with the time left) over all of it
-    metric = build_val_metric(cfg, dataset_meta)
+    metric = measure.build_val_metric(cfg, dataset_meta)
     if args.max_images and not hasattr(metric, 'img_ids'):
         raise SystemExit(
             f'--max-images: {type(metric).__name__} evaluates every image of '
@@ -176,20 +174,20 @@ def sweep(args: argparse.Namespace) -> dict:
     bar = ProgressBar(len(grid) * (2 + args.repeats))
     points = []
     for knobs in grid:
-        preds, layers = at_setting(model, knobs,
-                                   lambda: predict_all(model, batches))
+        preds, layers = measure.at_setting(
+            model, knobs, lambda: measure.predict_all(model, batches))
         bar.update()
-        metrics = evaluate_predictions(metric, preds)
-        gflops = at_setting(
+        metrics = measure.evaluate_predictions(metric, preds)
+        gflops = measure.at_setting(
             model, knobs,
-            lambda: mean_gflops(model, batches, args.flops_images))
+            lambda: measure.mean_gflops(model, batches, args.flops_images))
         bar.update()
         ran = [n for n in layers if n is not None]
         points.append(
             dict(
                 knobs=knobs,
                 label=label(knobs),
-                ap=headline_ap(metrics, args.metric),
+                ap=measure.headline_ap(metrics, args.metric),
                 metrics={
                     k: float(v)
                     for k, v in metrics.items()
@@ -198,8 +196,8 @@ def sweep(args: argparse.Namespace) -> dict:
                 mean_decoder_layers=sum(ran) / len(ran) if ran else None,
                 static=all(k in STATIC_KNOBS or v is None
                            for k, v in knobs.items())))
-    latencies = interleaved_latencies(model, grid, timed, args.repeats,
-                                      bar.update)
+    latencies = measure.interleaved_latencies(model, grid, timed, args.repeats,
+                                              bar.update)
     print()
     for point, lat in zip(points, latencies):
         point['latency_ms'] = lat
