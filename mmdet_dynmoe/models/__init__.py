@@ -6,7 +6,8 @@ moe_ffn.py (MoEFFN: mmcv FFN contract -> MoELayer, dense upcycling on load)
 | moe_detectors.py (MoEDINO, MoEDeformableDETR: ``moe_cfg`` + routing losses
 in ``loss()``) | routing_loss_collector.py (forward hooks for models we do
 not subclass) | freezing.py (``trainable`` patterns) | decoder_depth.py
-(``test_cfg['decoder_depth']``: fewer decoder layers at test time).
+(``test_cfg['decoder_depth']`` / ``['decoder_exit']``: fewer decoder layers
+at test time, fixed or per image).
 """
 from .decoder_depth import DecoderDepthMixin
 from .ffn_replacement import (WHERE_ALIASES, apply_moe_cfg, find_ffns,
