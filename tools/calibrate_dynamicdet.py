@@ -22,6 +22,7 @@ import platform
 
 import torch
 from mmengine.config import DictAction
+from mmengine.utils import ProgressBar
 
 import mmdet_dynmoe  # noqa: F401  (registers DynamicDet)
 from mmdet_dynmoe.dynamicdet import (hard_ratio_for_latency,
@@ -70,12 +71,18 @@ def calibrate(args: argparse.Namespace) -> dict:
     model, cfg = load_dynamic_detector(args.config, args.checkpoint,
                                        args.cfg_options, args.device)
     batches, _ = preprocessed_val_batches(model, cfg, args.max_images)
+    bar = ProgressBar(len(batches) + 2 * args.repeats)  # with the time left
+    scores = []
     with torch.no_grad():
-        scores = torch.cat([
-            model.router_scores(model.backbone.forward_first(b['inputs']))
-            for b in batches
-        ])
-    lat1, lat2 = measure_path_latencies(model, batches, args.repeats)
+        for batch in batches:
+            scores.append(
+                model.router_scores(
+                    model.backbone.forward_first(batch['inputs'])))
+            bar.update()
+    scores = torch.cat(scores)
+    lat1, lat2 = measure_path_latencies(model, batches, args.repeats,
+                                        bar.update)
+    print()
     if args.hard_ratio is not None:
         if not 0.0 <= args.hard_ratio <= 1.0:
             raise SystemExit(f'--hard-ratio {args.hard_ratio} must lie in '

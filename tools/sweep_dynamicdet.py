@@ -30,6 +30,7 @@ import os.path as osp
 import numpy as np
 import torch
 from mmengine.config import DictAction
+from mmengine.utils import ProgressBar
 
 import mmdet_dynmoe  # noqa: F401  (registers DynamicDet)
 from mmdet_dynmoe.dynamicdet import path_flops, threshold_for_hard_ratio
@@ -81,8 +82,11 @@ def sweep(args: argparse.Namespace) -> dict:
     if args.latency_images:
         sizes = np.cumsum([len(b['data_samples']) for b in batches])
         timed = batches[:int(np.searchsorted(sizes, args.latency_images)) + 1]
-    results = run_both_paths(model, batches)
-    gaps = per_image_loss_gaps(model, batches)
+    # both paths, the loss gaps, then the timing rounds: one progress bar
+    # (mmengine's, with the time left) over all of it
+    bar = ProgressBar(2 * len(batches) + args.repeats * len(RATIOS))
+    results = run_both_paths(model, batches, bar.update)
+    gaps = per_image_loss_gaps(model, batches, bar.update)
     scores = results.score_tensor
     random_scores = torch.rand(
         len(scores), generator=torch.Generator().manual_seed(0))
@@ -117,7 +121,8 @@ def sweep(args: argparse.Namespace) -> dict:
                          (flops[2] - flops[1])) / 1e9
     latencies = measure_threshold_latencies(model, timed,
                                             [row['threshold'] for row in rows],
-                                            args.repeats)
+                                            args.repeats, bar.update)
+    print()
     for row, latency in zip(rows, latencies):
         row['latency_ms'] = latency
         oracle = (f', oracle {row["oracle_router_ap"]:.3f}'

@@ -9,16 +9,16 @@ per-image choice between the two stored results.
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 import torch
 from mmdet.registry import METRICS
 from mmdet.structures.bbox import scale_boxes
 from mmengine.config import Config
 
-from mmdet_dynmoe.engine import load_model, synchronize
+from mmdet_dynmoe.engine import load_model
+from mmdet_dynmoe.engine.speed_measurement import interleaved_latencies
 from .calibration import route_hard
 from .dynamic_detector import DynamicDetector
 
@@ -36,58 +36,30 @@ def load_dynamic_detector(
     return model, cfg
 
 
-@torch.no_grad()
-def measure_latency(model: DynamicDetector,
-                    batches: list,
-                    threshold: float,
-                    warmup: int = 1) -> float:
-    """Mean milliseconds per image of ``model.predict`` at ``threshold``.
-
-    The model's threshold is restored afterwards.
-    """
-    saved, model.threshold = model.threshold, threshold
-    try:
-        for batch in batches[:warmup]:
-            model.predict(batch['inputs'],
-                          copy.deepcopy(batch['data_samples']))
-        seconds, images = 0.0, 0
-        for batch in batches:
-            samples = copy.deepcopy(batch['data_samples'])
-            synchronize(model)
-            start = time.perf_counter()
-            model.predict(batch['inputs'], samples)
-            synchronize(model)
-            seconds += time.perf_counter() - start
-            images += len(samples)
-    finally:
-        model.threshold = saved
-    return 1000 * seconds / max(images, 1)
+def measure_threshold_latencies(
+        model: DynamicDetector,
+        batches: list,
+        thresholds: Sequence[float],
+        repeats: int = 3,
+        progress: Optional[Callable[[], None]] = None) -> list[float]:
+    """Ms per image of ``model.predict`` at each threshold: every threshold
+    timed once per round, ``repeats`` rounds, the fastest of each kept
+    (``interleaved_latencies`` of ``engine/speed_measurement.py``; the
+    threshold is a speed knob). ``progress`` is called after each timing."""
+    return interleaved_latencies(model,
+                                 [dict(threshold=t) for t in thresholds],
+                                 batches, repeats, progress)
 
 
-def measure_threshold_latencies(model: DynamicDetector,
-                                batches: list,
-                                thresholds: Sequence[float],
-                                repeats: int = 3) -> list[float]:
-    """Ms per image of ``model.predict`` at each threshold.
-
-    Every threshold is timed once per round, ``repeats`` rounds, and the
-    fastest run of each is kept, so that load from other processes during
-    one run does not bias one threshold against another.
-    """
-    runs: list[list[float]] = [[] for _ in thresholds]
-    for _ in range(repeats):
-        for threshold, times in zip(thresholds, runs):
-            times.append(measure_latency(model, batches, threshold))
-    return [min(times) for times in runs]
-
-
-def measure_path_latencies(model: DynamicDetector,
-                           batches: list,
-                           repeats: int = 3) -> tuple[float, float]:
+def measure_path_latencies(
+        model: DynamicDetector,
+        batches: list,
+        repeats: int = 3,
+        progress: Optional[Callable[[], None]] = None) -> tuple[float, float]:
     """(lat1, lat2): ms per image of the all-detector-1 / all-detector-2
     runs (see :func:`measure_threshold_latencies`)."""
     lat1, lat2 = measure_threshold_latencies(model, batches, (0.0, 1.0),
-                                             repeats)
+                                             repeats, progress)
     return lat1, lat2
 
 
@@ -107,8 +79,12 @@ class PathResults:
 
 
 @torch.no_grad()
-def run_both_paths(model: DynamicDetector, batches: list) -> PathResults:
-    """Detector 1 and detector 2 on every image, with the router scores."""
+def run_both_paths(
+        model: DynamicDetector,
+        batches: list,
+        progress: Optional[Callable[[], None]] = None) -> PathResults:
+    """Detector 1 and detector 2 on every image, with the router scores
+    (``progress`` called after each batch)."""
     out = PathResults()
     saved = model.threshold
     try:
@@ -125,14 +101,19 @@ def run_both_paths(model: DynamicDetector, batches: list) -> PathResults:
                 out.hard.append(sample.metainfo.get('hard'))
                 out.samples.append(
                     dict(img_id=sample.img_id, ori_shape=sample.ori_shape))
+            if progress is not None:
+                progress()
     finally:
         model.threshold = saved
     return out
 
 
 @torch.no_grad()
-def per_image_loss_gaps(model: DynamicDetector,
-                        batches: list) -> Optional[torch.Tensor]:
+def per_image_loss_gaps(
+        model: DynamicDetector,
+        batches: list,
+        progress: Optional[Callable[[],
+                                    None]] = None) -> Optional[torch.Tensor]:
     """(N,) ``L1 - L2`` of every image: what the router is trained to rank.
 
     The per-image detection losses of detector 1 and 2 (as in step 2, BN in
@@ -145,6 +126,7 @@ def per_image_loss_gaps(model: DynamicDetector,
         model: the dynamic detector, in eval mode.
         batches: preprocessed batches (``preprocessed_val_batches`` in
             ``mmdet_dynmoe/engine/speed_measurement.py``).
+        progress: called after each batch.
     """
     gaps = []
     for batch in batches:
@@ -157,6 +139,8 @@ def per_image_loss_gaps(model: DynamicDetector,
             gt.bboxes = scale_boxes(gt.bboxes, sample.scale_factor)
         _, loss1, loss2 = model.per_image_path_losses(batch['inputs'], samples)
         gaps.append(loss1 - loss2)
+        if progress is not None:
+            progress()
     return torch.cat(gaps).cpu()
 
 
