@@ -13,6 +13,12 @@ over seeds) is written with the commands that produced it::
         configs/baseline/dino_r18-tiny_3e_synthetic-mixed.py \\
         configs/moe/moe-dino_r18-tiny-n4k2_3e_synthetic-mixed.py
 
+``--data-seeds D ...`` also varies the synthetic benchmark's draw: data
+seed 0 is ``data/synthetic/``, seed D another draw of the generator in
+``data/synthetic-seedD/`` (made by tools/make_synthetic.py when missing) that
+the run reads through the ``DYNMOE_SYNTHETIC_ROOT`` environment variable of
+the synthetic configs; runs then go to ``.../data<D>-seed<S>``.
+
 ``--table-only`` rewrites the table from the finished runs without training.
 """
 from __future__ import annotations
@@ -44,6 +50,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=[0, 1, 2],
         help='training seeds (mmengine randomness.seed)')
     parser.add_argument(
+        '--data-seeds',
+        type=int,
+        nargs='+',
+        default=None,
+        help='synthetic benchmark draws (tools/make_synthetic.py --seed); '
+        'default: the configs\' data as it is')
+    parser.add_argument(
         '--work-root',
         default='work_dirs/seeds',
         help='runs go to WORK_ROOT/<config name>/seed<S>')
@@ -69,9 +82,36 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run_dir(work_root: str, config: str, seed: int) -> str:
+#: environment variable the synthetic configs read their data root from
+DATA_ROOT_ENV = 'DYNMOE_SYNTHETIC_ROOT'
+
+
+def run_dir(work_root: str,
+            config: str,
+            seed: int,
+            data_seed: Optional[int] = None) -> str:
     name = osp.splitext(osp.basename(config))[0]
-    return osp.join(work_root, name, f'seed{seed}')
+    run = f'seed{seed}' if data_seed is None else \
+        f'data{data_seed}-seed{seed}'
+    return osp.join(work_root, name, run)
+
+
+def synthetic_root(data_seed: int) -> str:
+    """Where draw ``data_seed`` of the synthetic benchmark lives."""
+    return 'data/synthetic/' if data_seed == 0 else \
+        f'data/synthetic-seed{data_seed}/'
+
+
+def make_synthetic(data_seed: int) -> str:
+    """Generate draw ``data_seed`` unless it exists; returns its root."""
+    root = synthetic_root(data_seed)
+    subprocess.run([
+        sys.executable,
+        osp.join(REPO_ROOT, 'tools', 'make_synthetic.py'), root, '--seed',
+        str(data_seed), '--if-missing'
+    ],
+                   check=True)
+    return root
 
 
 def train_command(config: str, seed: int, work_dir: str,
@@ -108,8 +148,11 @@ def final_val_metrics(work_dir: str) -> dict[str, float]:
         '(did the training reach its validation?)')
 
 
-def run_one(config: str, seed: int, work_dir: str,
-            cfg_options: list[str]) -> dict:
+def run_one(config: str,
+            seed: int,
+            work_dir: str,
+            cfg_options: list[str],
+            data_seed: Optional[int] = None) -> dict:
     """Train one run unless it finished before; returns its metrics.json."""
     done = osp.join(work_dir, 'metrics.json')
     if osp.isfile(done):
@@ -117,10 +160,18 @@ def run_one(config: str, seed: int, work_dir: str,
             return json.load(f)
     os.makedirs(work_dir, exist_ok=True)
     cmd = train_command(config, seed, work_dir, cfg_options)
+    env, prefix = dict(os.environ), []
+    if data_seed is not None:
+        env[DATA_ROOT_ENV] = make_synthetic(data_seed)
+        prefix = [f'{DATA_ROOT_ENV}={env[DATA_ROOT_ENV]}']
     start = time.time()
     with open(osp.join(work_dir, 'train.log'), 'w') as log:
         proc = subprocess.run(
-            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd())
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=os.getcwd(),
+            env=env)
     if proc.returncode:
         raise RuntimeError(
             f'{config} seed {seed} failed (exit {proc.returncode}); see '
@@ -128,7 +179,8 @@ def run_one(config: str, seed: int, work_dir: str,
     result = dict(
         config=config,
         seed=seed,
-        command=' '.join(['python', osp.relpath(cmd[1])] + cmd[2:]),
+        data_seed=data_seed,
+        command=' '.join(prefix + ['python', osp.relpath(cmd[1])] + cmd[2:]),
         minutes=round((time.time() - start) / 60, 1),
         metrics=final_val_metrics(work_dir))
     with open(done, 'w') as f:
@@ -151,6 +203,12 @@ def summarise(values: list[float]) -> str:
     return f'{mean:.1f} +- {statistics.stdev(values):.1f} ({len(values)})'
 
 
+def _seed_name(run: dict) -> str:
+    if run.get('data_seed') is None:
+        return str(run['seed'])
+    return f'd{run["data_seed"]}/s{run["seed"]}'
+
+
 def table(results: dict[str, list[dict]], metrics: Optional[list[str]]) -> str:
     """Markdown table: one row per config, one column per metric."""
     if metrics is None:
@@ -166,7 +224,7 @@ def table(results: dict[str, list[dict]], metrics: Optional[list[str]]) -> str:
         '|---|---|' + '---:|' * len(metrics)
     ]
     for config, runs in results.items():
-        seeds = ', '.join(str(r['seed']) for r in runs) or '-'
+        seeds = ', '.join(_seed_name(r) for r in runs) or '-'
         cells = [
             summarise([
                 _scale(m, r['metrics'][m]) for r in runs if m in r['metrics']
@@ -182,19 +240,22 @@ def main(argv=None) -> None:
     missing = [c for c in args.configs if not osp.isfile(c)]
     if missing:
         raise SystemExit(f'seed_matrix: no such config: {missing}')
-    runs = [(c, s) for c in args.configs for s in args.seeds]
+    data_seeds = args.data_seeds or [None]
+    runs = [(c, d, s) for c in args.configs for d in data_seeds
+            for s in args.seeds]
     results: dict[str, list[dict]] = {c: [] for c in args.configs}
-    for i, (config, seed) in enumerate(runs, 1):
-        work_dir = run_dir(args.work_root, config, seed)
+    for i, (config, data_seed, seed) in enumerate(runs, 1):
+        work_dir = run_dir(args.work_root, config, seed, data_seed)
         finished = osp.isfile(osp.join(work_dir, 'metrics.json'))
         if args.table_only and not finished:
             continue
         state = 'done before' if finished else 'training'
+        data = '' if data_seed is None else f'data seed {data_seed}, '
         print(
-            f'[{i}/{len(runs)}] {osp.basename(config)} seed {seed}: '
+            f'[{i}/{len(runs)}] {osp.basename(config)} {data}seed {seed}: '
             f'{state}',
             flush=True)
-        result = run_one(config, seed, work_dir, args.cfg_options)
+        result = run_one(config, seed, work_dir, args.cfg_options, data_seed)
         if not finished:
             print(
                 f'[{i}/{len(runs)}] finished in {result["minutes"]} min',
@@ -204,7 +265,8 @@ def main(argv=None) -> None:
     commands = '\n'.join(r['command'] for rs in results.values() for r in rs)
     text = (
         f'{table(results, args.metrics)}\n\nFinal validation of each '
-        f'run; mean +- sample std over seeds (number of seeds).\n'
+        f'run; mean +- sample std over seeds (number of seeds; '
+        f'd<D>/s<S>: data seed D, training seed S).\n'
         f'Written {time.strftime("%Y-%m-%d")} by\n\n    python '
         f'tools/seed_matrix.py {" ".join(sys.argv[1:] if argv is None else argv)}'
         f'\n\nRuns:\n\n```\n{commands}\n```\n')

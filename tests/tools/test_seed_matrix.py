@@ -57,3 +57,50 @@ def test_runs_each_seed_once_and_resumes(tiny_synthetic, tmp_path, capsys):
     seed_matrix.main(argv)
     assert 'done before' in capsys.readouterr().out
     assert sorted(glob(osp.join(root, 'tiny_dino', '*', '2*'))) == before
+
+
+def test_data_seed_runs_read_their_own_draw_of_the_benchmark(
+        tmp_path, monkeypatch):
+    calls = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append((cmd, kwargs.get('env') or {}))
+        return type('Done', (), dict(returncode=0))()
+
+    monkeypatch.setattr(seed_matrix.subprocess, 'run', fake_run)
+    monkeypatch.setattr(seed_matrix, 'final_val_metrics',
+                        lambda work_dir: {'coco/bbox_mAP': 0.5})
+    config = osp.join(REPO_ROOT, 'configs', 'baseline',
+                      'dino_r18-tiny_3e_synthetic-mixed.py')
+    root = str(tmp_path / 'runs')
+    seed_matrix.main([
+        config, '--seeds', '0', '--data-seeds', '0', '2', '--work-root', root
+    ])
+    trains = [(c, env) for c, env in calls if 'train.py' in c[1]]
+    makes = [c for c, _ in calls if 'make_synthetic.py' in c[1]]
+    assert [env['DYNMOE_SYNTHETIC_ROOT'] for _, env in trains
+            ] == ['data/synthetic/', 'data/synthetic-seed2/']
+    assert makes[1][2:5] == ['data/synthetic-seed2/', '--seed', '2']
+    with open(
+            osp.join(root, 'dino_r18-tiny_3e_synthetic-mixed', 'data2-seed0',
+                     'metrics.json')) as f:
+        result = json.load(f)
+    assert result['data_seed'] == 2
+    assert result['command'].startswith(
+        'DYNMOE_SYNTHETIC_ROOT=data/synthetic-seed2/ python ')
+    with open(osp.join(root, 'table.md')) as f:
+        assert '| d0/s0, d2/s0 | 50.0 +- 0.0 (2) |' in f.read()
+
+
+@pytest.mark.parametrize('config', [
+    'baseline/dino_r18-tiny_3e_synthetic-mixed.py',
+    'damex/damex-dino_r18-tiny-e4_3e_synthetic-domains.py',
+    'dynamicdet/dynamicdet-retinanet_r18-tiny_3e_synthetic-mixed.py',
+])
+def test_synthetic_configs_read_their_data_root_from_the_environment(
+        config, monkeypatch):
+    from mmengine.config import Config
+    monkeypatch.setenv('DYNMOE_SYNTHETIC_ROOT', '/draws/seed7/')
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', config))
+    text = cfg.pretty_text
+    assert '/draws/seed7/' in text and 'data/synthetic/' not in text

@@ -11,7 +11,9 @@
 #   train_pipeline = _base_.synthetic_train_pipeline
 #   train_dataloader = dict(dataset=dict(**_base_.synthetic_mixed_train,
 #                                        pipeline=train_pipeline))
-synthetic_data_root = 'data/synthetic/'
+# DYNMOE_SYNTHETIC_ROOT=data/synthetic-seed1/ (an environment variable) reads
+# another draw of the generator instead (tools/seed_matrix.py --data-seeds)
+synthetic_data_root = '{{$DYNMOE_SYNTHETIC_ROOT:data/synthetic/}}'
 synthetic_img_scale = (128, 128)
 synthetic_train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -11,7 +11,7 @@
 # MoE decoder) and keeps the data. See configs/damex/README.md.
 _base_ = '../../baseline/dino_r18-tiny_3e_synthetic-mixed.py'
 
-data_root = 'data/synthetic/'
+data_root = '{{$DYNMOE_SYNTHETIC_ROOT:data/synthetic/}}'  # as the baseline's
 domains = ['studio', 'street', 'night', 'paper']  # dataset_id = position
 # Unified label space: None = the union of the domains' class names in
 # domain order, equal names sharing one id. For these domains that is the 17
