@@ -1,10 +1,12 @@
 """Turn a latency or GFLOPs target into speed-knob values for ``mim test``.
 
-The discrete knobs (``decoder_depth``, ``test_top_k``) come from the
-sweep's Pareto front (``--sweep``: the best-AP point whose cost is at most
-the target) or from ``--set``; one continuous knob (``decoder_exit`` by
-default, or ``test_top_p``) is then bisected on the validation images until
-the measured cost is within ``--tolerance`` of the target. Both continuous
+The discrete knobs (``decoder_depth``, ``test_top_k``) start from the
+sweep's Pareto front (``--sweep``: its settings at or above the target,
+cheapest first, then the full model) or from ``--set``; from the first start
+where a continuous knob (``decoder_exit``, then ``test_top_p``, or the one
+``--knob`` names) can reach the target, that knob is bisected on the
+validation images until the measured cost is within ``--tolerance`` of the
+target. Both continuous
 knobs cut cost monotonically (a larger exit threshold lets every image leave
 no later; a smaller p keeps no more experts), so the bisection converges up
 to timing noise. Writes ``<CKPT stem>.speed.json``, which
@@ -93,34 +95,44 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def from_sweep(path: str, cost: str, target: float) -> dict:
-    """The discrete knobs of the best-AP Pareto point with cost <= target
-    (the cheapest point when none is)."""
+def candidates_from_sweep(path: str, cost: str, target: float) -> list:
+    """Discrete starting settings from a sweep's Pareto front: the front's
+    points at or above the target, cheapest first (a continuous knob then
+    brings the cost down to the target), then the full model."""
     with open(path) as f:
         points = json.load(f)['points']
-    front = [p for p in points if p[f'pareto_{cost}']]
-    within = [p for p in front if p[cost] <= target]
-    best = max(within, key=lambda p: p['ap']) if within else \
-        min(front, key=lambda p: p[cost])
-    return {k: v for k, v in best['knobs'].items() if k not in CONTINUOUS}
+    front = sorted((p for p in points if p[f'pareto_{cost}']),
+                   key=lambda p: p[cost])
+    out: list[dict] = []
+    for p in front:
+        if p[cost] >= target:
+            knobs = {
+                k: v
+                for k, v in p['knobs'].items()
+                if k not in CONTINUOUS and v is not None
+            }
+            if knobs not in out:
+                out.append(knobs)
+    return out + ([{}] if {} not in out else [])
 
 
-def bisect(cost_at: Callable[[float], float], target: float, tolerance: float,
-           steps: int) -> tuple[float, float, list]:
+def bisect(cost_at: Callable[[float], float],
+           target: float,
+           tolerance: float,
+           steps: int,
+           ends: Optional[tuple[float, float]] = None) -> tuple:
     """The aggressiveness u in [0, 1] whose cost is nearest ``target``.
 
-    ``cost_at`` falls (up to noise) as u grows. Returns (u, cost, history).
+    ``cost_at`` falls (up to noise) as u grows; ``ends``: its costs at u = 0
+    and 1 when already measured. Returns (u, cost, history).
     """
-    history = []
-    lo_cost = cost_at(0.0)
-    history.append((0.0, lo_cost))
+    lo_cost, hi_cost = ends if ends else (cost_at(0.0), cost_at(1.0))
+    history = [(0.0, lo_cost), (1.0, hi_cost)]
     if lo_cost <= target * (1 + tolerance):
         if lo_cost < target * (1 - tolerance):
             warnings.warn(f'target {target:.4g} is above the cost with the '
                           f'knob off ({lo_cost:.4g}): no knob needed')
         return 0.0, lo_cost, history
-    hi_cost = cost_at(1.0)
-    history.append((1.0, hi_cost))
     if hi_cost >= target * (1 - tolerance):
         if hi_cost > target * (1 + tolerance):
             warnings.warn(f'target {target:.4g} is below the cheapest this '
@@ -145,46 +157,72 @@ def calibrate(args: argparse.Namespace) -> dict:
     model, cfg, _ = load_model(args.config, args.checkpoint, args.cfg_options,
                                args.device)
     available = speed_knobs(model)
-    knob = args.knob or next((k for k in CONTINUOUS if k in available), None)
-    if knob is None or knob not in available:
+    knobs_to_try = [args.knob] if args.knob else \
+        [k for k in CONTINUOUS if k in available]
+    if not knobs_to_try or knobs_to_try[0] not in available:
         raise SystemExit(f'{type(model).__name__} has no continuous speed '
-                         f'knob {knob or list(CONTINUOUS)} (its knobs: '
-                         f'{sorted(available)})')
+                         f'knob {knobs_to_try or list(CONTINUOUS)} (its '
+                         f'knobs: {sorted(available)})')
     cost = 'latency_ms' if args.target_latency is not None else 'gflops'
     target = args.target_latency if cost == 'latency_ms' else \
         args.target_gflops
-    fixed: dict[str, Any] = from_sweep(args.sweep, cost,
-                                       target) if args.sweep else {}
+    given = {}
     for spec in args.set:
         name, _, value = spec.partition('=')
-        fixed[name] = parse_knob_value(value)
-    fixed.pop(knob, None)
+        given[name] = parse_knob_value(value)
+    starts = [
+        dict(s, **given)
+        for s in candidates_from_sweep(args.sweep, cost, target)
+    ] if args.sweep else [given]
     batches, dataset_meta = measure.preprocessed_val_batches(
         model, cfg, args.max_images)
 
-    def setting(u: float) -> dict:
-        return dict(fixed, **{knob: CONTINUOUS[knob](u)})
-
-    def cost_at(u: float) -> float:
+    def cost_of(knobs: dict) -> float:
         if cost == 'latency_ms':
             value = min(
-                measure.at_setting(model, setting(u),
+                measure.at_setting(model, knobs,
                                    lambda: measure.latency_ms(model, batches))
                 for _ in range(args.repeats))
         else:
             value = measure.at_setting(
-                model, setting(u),
+                model, knobs,
                 lambda: measure.mean_gflops(model, batches, args.flops_images))
         print(
-            f'  {knob}={CONTINUOUS[knob](u)}: {value:.4g} '
+            f'  {label(knobs)}: {value:.4g} '
             f'{"ms/img" if cost == "latency_ms" else "GFLOPs/img"}',
             flush=True)
         return value
 
-    print(f'fixed knobs {fixed or "none"}; bisecting {knob} for {cost} '
-          f'{target:g}')
-    u, achieved, history = bisect(cost_at, target, args.tolerance, args.steps)
-    knobs = setting(u)
+    # the first start (cheapest first) and continuous knob whose range
+    # [cost at u=1, cost at u=0] holds the target; else the nearest end
+    chosen = None
+    for start in starts:
+        for knob in knobs_to_try:
+            if knob in start:
+                continue
+
+            def setting(u: float, start=start, knob=knob) -> dict:
+                return dict(start, **{knob: CONTINUOUS[knob](u)})
+
+            ends = (cost_of(setting(0.0)), cost_of(setting(1.0)))
+            reach = ends[1] * (1 - args.tolerance) <= target <= \
+                ends[0] * (1 + args.tolerance)
+            miss = 0.0 if reach else min(abs(e - target) for e in ends)
+            if chosen is None or miss < chosen[0]:
+                chosen = (miss, setting, ends)
+            if reach:
+                break
+        if chosen is not None and chosen[0] == 0.0:
+            break
+    _, setting, ends = chosen
+    print(f'bisecting for {cost} {target:g} from {label(setting(0.0))}')
+    u, achieved, history = bisect(lambda u: cost_of(setting(u)), target,
+                                  args.tolerance, args.steps, ends)
+    knobs = {k: v for k, v in setting(u).items() if v is not None}
+    checked = None
+    if cost == 'latency_ms':  # a fresh timing of the chosen setting
+        checked = measure.interleaved_latencies(model, [knobs], batches,
+                                                args.repeats)[0]
     preds, _ = measure.at_setting(model, knobs,
                                   lambda: measure.predict_all(model, batches))
     metrics = measure.evaluate_predictions(
@@ -192,6 +230,7 @@ def calibrate(args: argparse.Namespace) -> dict:
     result = dict(
         target={cost: target},
         achieved={cost: achieved},
+        checked_latency_ms=checked,
         ap=measure.headline_ap(metrics, args.metric),
         num_images=len(preds),
         batch_size=cfg.val_dataloader.batch_size,
@@ -199,18 +238,26 @@ def calibrate(args: argparse.Namespace) -> dict:
         f', {torch.get_num_threads()} threads)',
         date=time.strftime('%Y-%m-%d'),
         bisection=[
-            dict(value=CONTINUOUS[knob](h[0]), cost=h[1]) for h in history
+            dict(setting=label(setting(h[0])), cost=h[1]) for h in history
         ],
         config=args.config,
         checkpoint=args.checkpoint)
     out = args.out or speed_file(args.checkpoint)
     write_speed_file(out, knobs, **result)
     options = ' '.join(_cfg_option(k, v) for k, v in knobs.items())
-    print(f'{knobs}: {achieved:.4g} (target {target:g}), AP '
+    check = '' if checked is None else \
+        f', timed again after the bisection {checked:.4g}'
+    print(f'{knobs}: {achieved:.4g} (target {target:g}{check}), AP '
           f'{100 * result["ap"]:.1f} on {len(preds)} val images')
     print(f'wrote {out} (SpeedKnobsHook applies it at test time)' +
           (f'; or pass --cfg-options {options}' if options else ''))
     return result
+
+
+def label(knobs: dict) -> str:
+    """``{'decoder_exit': 0.1}`` -> ``'decoder_exit=0.1'``; full -> full."""
+    parts = [f'{k}={v}' for k, v in knobs.items() if v is not None]
+    return ', '.join(parts) or 'full'
 
 
 def _cfg_option(name: str, value: Optional[Any]) -> str:

@@ -15,7 +15,7 @@ Default grid: the decoder axis (full, each smaller ``decoder_depth``, and
 ``decoder_exit`` at a few thresholds) crossed with the expert axis (full,
 each smaller ``test_top_k``, ``test_top_p`` at a few values), for the knobs
 the model has. ``--knob NAME=V1,V2`` (``none`` = off) replaces it by the
-product of the given lists. Example::
+product of the given lists; ``--one-at-a-time`` sweeps each knob alone. Example::
 
     python tools/sweep_speed.py \\
         configs/moe/moe-dino_r18-tiny-n4k2_3e_synthetic-mixed.py \\
@@ -63,6 +63,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar='NAME=V1,V2',
         help='grid values of one knob (repeat for more; none = off); '
         'replaces the default grid')
+    parser.add_argument(
+        '--one-at-a-time',
+        action='store_true',
+        help='each knob alone (the others full) instead of the product')
     parser.add_argument('--max-images', type=int, default=None)
     parser.add_argument(
         '--latency-images',
@@ -89,14 +93,20 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build_grid(available: dict[str, list],
-               given: Optional[dict[str, list]] = None) -> list[dict]:
+               given: Optional[dict[str, list]] = None,
+               one_at_a_time: bool = False) -> list[dict]:
     """Knob settings to sweep, the full setting first.
 
     ``given``: the product of these lists (unknown names are an error).
     Otherwise the product of the two axes of :data:`AXES`, each axis being
-    its knobs' values one knob at a time.
+    its knobs' values one knob at a time; ``one_at_a_time``: each knob's
+    values alone, the others full (what each knob saves by itself).
     """
-    if given:
+    if one_at_a_time:
+        grid = [{
+            name: v
+        } for name, values in (given or available).items() for v in values]
+    elif given:
         unknown = sorted(set(given) - set(available))
         if unknown:
             raise SystemExit(f'--knob {unknown}: this model has the knobs '
@@ -149,7 +159,8 @@ def sweep(args: argparse.Namespace) -> dict:
         raise SystemExit(
             f'{type(model).__name__} has no speed knobs (DynamicDet: '
             "tools/sweep_dynamicdet.py; a stock DINO: type='MoEDINO')")
-    grid = build_grid(available, parse_knob_grid(args.knob))
+    grid = build_grid(available, parse_knob_grid(args.knob),
+                      args.one_at_a_time)
     batches, dataset_meta = measure.preprocessed_val_batches(
         model, cfg, args.max_images)
     timed = batches

@@ -29,6 +29,9 @@ def test_default_grid_crosses_the_decoder_and_the_expert_axes():
     assert not any('decoder_depth' in g and 'decoder_exit' in g for g in grid)
     given = sweep_speed.build_grid(available, dict(test_top_k=[None, 1]))
     assert given == [{}, dict(test_top_k=1)]
+    alone = sweep_speed.build_grid(available, one_at_a_time=True)
+    assert len(alone) == 1 + 2 + 1 + 1 + 1 and all(
+        len(g) == 1 for g in alone[1:])
     with pytest.raises(SystemExit, match='threshold'):
         sweep_speed.build_grid(available, dict(threshold=[0.5]))
 
@@ -120,3 +123,23 @@ def test_calibrated_knobs_are_written_and_applied_by_the_test_run(
     runner.test()
     assert {m.test_top_p
             for _, m in moe_layers(runner.model)} == {knobs['test_top_p']}
+
+
+def test_calibration_starts_from_the_front_points_above_the_target(tmp_path):
+
+    def point(knobs, ap, ms, front=True):
+        return dict(knobs=knobs, ap=ap, latency_ms=ms, pareto_latency_ms=front)
+
+    sweep = tmp_path / 'sweep.json'
+    sweep.write_text(
+        json.dumps(
+            dict(points=[
+                point({}, 0.50, 30.0),
+                point(dict(decoder_depth=2), 0.49, 25.0),
+                point(dict(decoder_depth=1), 0.40, 20.0),
+                point(dict(decoder_exit=0.1), 0.49, 26.0),  # continuous
+                point(dict(test_top_k=1), 0.45, 28.0, front=False),
+            ])))
+    starts = calibrate_speed.candidates_from_sweep(
+        str(sweep), 'latency_ms', 24.0)
+    assert starts == [dict(decoder_depth=2), {}]
