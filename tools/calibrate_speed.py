@@ -82,6 +82,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=0.02,
         help='stop when the cost is within this fraction of the target')
     parser.add_argument('--steps', type=int, default=10)
+    parser.add_argument(
+        '--latency-images',
+        type=int,
+        default=None,
+        help='time on the first N val images only (AP: all of them)')
     parser.add_argument('--max-images', type=int, default=None)
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--flops-images', type=int, default=8)
@@ -176,17 +181,18 @@ def calibrate(args: argparse.Namespace) -> dict:
     ] if args.sweep else [given]
     batches, dataset_meta = measure.preprocessed_val_batches(
         model, cfg, args.max_images)
+    timed = measure.first_images(batches, args.latency_images)
 
     def cost_of(knobs: dict) -> float:
         if cost == 'latency_ms':
             value = min(
                 measure.at_setting(model, knobs,
-                                   lambda: measure.latency_ms(model, batches))
+                                   lambda: measure.latency_ms(model, timed))
                 for _ in range(args.repeats))
         else:
             value = measure.at_setting(
                 model, knobs,
-                lambda: measure.mean_gflops(model, batches, args.flops_images))
+                lambda: measure.mean_gflops(model, timed, args.flops_images))
         print(
             f'  {label(knobs)}: {value:.4g} '
             f'{"ms/img" if cost == "latency_ms" else "GFLOPs/img"}',
@@ -221,7 +227,7 @@ def calibrate(args: argparse.Namespace) -> dict:
     knobs = {k: v for k, v in setting(u).items() if v is not None}
     checked = None
     if cost == 'latency_ms':  # a fresh timing of the chosen setting
-        checked = measure.interleaved_latencies(model, [knobs], batches,
+        checked = measure.interleaved_latencies(model, [knobs], timed,
                                                 args.repeats)[0]
     preds, _ = measure.at_setting(model, knobs,
                                   lambda: measure.predict_all(model, batches))
@@ -233,6 +239,7 @@ def calibrate(args: argparse.Namespace) -> dict:
         checked_latency_ms=checked,
         ap=measure.headline_ap(metrics, args.metric),
         num_images=len(preds),
+        latency_images=sum(len(b['data_samples']) for b in timed),
         batch_size=cfg.val_dataloader.batch_size,
         device=f'{args.device} ({platform.processor() or platform.machine()}'
         f', {torch.get_num_threads()} threads)',

@@ -163,14 +163,7 @@ def sweep(args: argparse.Namespace) -> dict:
                       args.one_at_a_time)
     batches, dataset_meta = measure.preprocessed_val_batches(
         model, cfg, args.max_images)
-    timed = batches
-    if args.latency_images:
-        timed, seen = [], 0
-        for batch in batches:
-            if seen >= args.latency_images:
-                break
-            timed.append(batch)
-            seen += len(batch['data_samples'])
+    timed = measure.first_images(batches, args.latency_images)
     images = sum(len(b['data_samples']) for b in batches)
     print(f'{len(grid)} settings x {images} val images; knobs: '
           f'{ {k: v for k, v in available.items()} }')

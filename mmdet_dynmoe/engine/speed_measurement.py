@@ -49,6 +49,19 @@ def preprocessed_val_batches(
     return batches, loader.dataset.metainfo
 
 
+def first_images(batches: list, images: Optional[int]) -> list:
+    """The first batches holding at least ``images`` images (all: None)."""
+    if not images:
+        return batches
+    out, seen = [], 0
+    for batch in batches:
+        if seen >= images:
+            break
+        out.append(batch)
+        seen += len(batch['data_samples'])
+    return out
+
+
 def at_setting(model: nn.Module, knobs: dict[str, Any],
                fn: Callable[[], Any]) -> Any:
     """``fn()`` with ``knobs`` set on ``model``; the old values restored."""
