@@ -121,6 +121,14 @@ def candidates_from_sweep(path: str, cost: str, target: float) -> list:
     return out + ([{}] if {} not in out else [])
 
 
+def best_within(path: str, cost: str, target: float) -> Optional[dict]:
+    """The best-AP sweep point whose cost is at most the target."""
+    with open(path) as f:
+        points = json.load(f)['points']
+    within = [p for p in points if p[cost] <= target]
+    return max(within, key=lambda p: p['ap']) if within else None
+
+
 def bisect(cost_at: Callable[[float], float],
            target: float,
            tolerance: float,
@@ -220,11 +228,23 @@ def calibrate(args: argparse.Namespace) -> dict:
                 break
         if chosen is not None and chosen[0] == 0.0:
             break
-    _, setting, ends = chosen
-    print(f'bisecting for {cost} {target:g} from {label(setting(0.0))}')
-    u, achieved, history = bisect(lambda u: cost_of(setting(u)), target,
-                                  args.tolerance, args.steps, ends)
-    knobs = {k: v for k, v in setting(u).items() if v is not None}
+    miss, setting, ends = chosen
+    under = best_within(args.sweep, cost, target) if args.sweep else None
+    if miss > 0 and under is not None and ends[1] > target:
+        # no continuous knob gets down to the target from any start: the
+        # best sweep setting under it (a gap between discrete settings)
+        warnings.warn(f'no continuous knob reaches {cost} {target:g}; '
+                      f'taking the best sweep setting under it, '
+                      f'{under["label"]} ({under[cost]:.4g} in the sweep)')
+        knobs = {k: v for k, v in under['knobs'].items() if v is not None}
+        achieved = cost_of(knobs)
+        steps = [(label(knobs), achieved)]
+    else:
+        print(f'bisecting for {cost} {target:g} from {label(setting(0.0))}')
+        u, achieved, history = bisect(lambda u: cost_of(setting(u)), target,
+                                      args.tolerance, args.steps, ends)
+        knobs = {k: v for k, v in setting(u).items() if v is not None}
+        steps = [(label(setting(h[0])), h[1]) for h in history]
     checked = None
     if cost == 'latency_ms':  # a fresh timing of the chosen setting
         checked = measure.interleaved_latencies(model, [knobs], timed,
@@ -237,6 +257,7 @@ def calibrate(args: argparse.Namespace) -> dict:
         target={cost: target},
         achieved={cost: achieved},
         checked_latency_ms=checked,
+        checked_error=None if checked is None else checked / target - 1,
         ap=measure.headline_ap(metrics, args.metric),
         num_images=len(preds),
         latency_images=sum(len(b['data_samples']) for b in timed),
@@ -244,9 +265,7 @@ def calibrate(args: argparse.Namespace) -> dict:
         device=f'{args.device} ({platform.processor() or platform.machine()}'
         f', {torch.get_num_threads()} threads)',
         date=time.strftime('%Y-%m-%d'),
-        bisection=[
-            dict(setting=label(setting(h[0])), cost=h[1]) for h in history
-        ],
+        bisection=[dict(setting=n, cost=c) for n, c in steps],
         config=args.config,
         checkpoint=args.checkpoint)
     out = args.out or speed_file(args.checkpoint)

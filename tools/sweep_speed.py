@@ -67,6 +67,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--one-at-a-time',
         action='store_true',
         help='each knob alone (the others full) instead of the product')
+    parser.add_argument(
+        '--ap-drop',
+        type=float,
+        default=0.5,
+        help='report what each knob saves within this many AP points of '
+        'the full model')
     parser.add_argument('--max-images', type=int, default=None)
     parser.add_argument(
         '--latency-images',
@@ -217,7 +223,8 @@ def sweep(args: argparse.Namespace) -> dict:
         images=images,
         latency_images=sum(len(b['data_samples']) for b in timed),
         batch_size=cfg.val_dataloader.batch_size,
-        points=points)
+        points=points,
+        savings=savings_at_ap_drop(points, args.ap_drop))
     os.makedirs(args.out, exist_ok=True)
     with open(osp.join(args.out, 'sweep.json'), 'w') as f:
         json.dump(summary, f, indent=2)
@@ -231,7 +238,37 @@ def sweep(args: argparse.Namespace) -> dict:
               f'{p["latency_ms"]:8.2f} {p["gflops"]:8.3f} {layers}')
     print(f'* on the AP-latency Pareto front; wrote {args.out}/sweep.json '
           'and sweep.png')
+    print(f'per knob, the cheapest setting within {args.ap_drop} AP of the '
+          'full model:')
+    for name, row in summary['savings'].items():
+        print(f'  {name}: ' +
+              ('none' if row is
+               None else f'{row["label"]}: AP {100 * row["ap"]:.1f}, '
+               f'latency {row["latency_saved"]:+.1%}, GFLOPs '
+               f'{row["gflops_saved"]:+.1%} saved'))
     return summary
+
+
+def savings_at_ap_drop(points: list, drop: float) -> dict:
+    """Per knob: the setting of that knob alone, AP at least the full
+    model's minus ``drop`` (AP points), with the lowest latency, and the
+    fraction of the full model's latency and GFLOPs it saves (None: no
+    setting of the knob keeps that AP)."""
+    full = points[0]
+    floor = full['ap'] - drop / 100
+    out: dict = {}
+    for name in dict.fromkeys(k for p in points[1:] for k in p['knobs']):
+        alone = [
+            p for p in points[1:]
+            if list(p['knobs']) == [name] and p['ap'] >= floor
+        ]
+        best = min(alone, key=lambda p: p['latency_ms'], default=None)
+        out[name] = None if best is None else dict(
+            label=best['label'],
+            ap=best['ap'],
+            latency_saved=1 - best['latency_ms'] / full['latency_ms'],
+            gflops_saved=1 - best['gflops'] / full['gflops'])
+    return out
 
 
 def plot(points: list, path: str, title: str) -> None:

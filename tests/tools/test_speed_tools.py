@@ -46,6 +46,30 @@ def test_pareto_keeps_the_points_nothing_beats():
     assert sweep_speed.pareto(points, 'gflops') == [True, True, False, False]
 
 
+def test_savings_are_the_cheapest_setting_of_each_knob_within_the_ap_drop():
+
+    def point(knobs, ap, ms, gflops):
+        return dict(
+            knobs=knobs,
+            label=sweep_speed.label(knobs),
+            ap=ap,
+            latency_ms=ms,
+            gflops=gflops)
+
+    points = [
+        point({}, 0.500, 40.0, 2.0),
+        point(dict(decoder_depth=2), 0.497, 30.0, 1.5),
+        point(dict(decoder_depth=1), 0.40, 20.0, 1.0),  # loses > 0.5 AP
+        point(dict(test_top_k=1), 0.48, 35.0, 1.8),  # loses 2 AP
+        point(dict(decoder_depth=1, test_top_k=1), 0.5, 1.0, 0.5),  # two
+    ]
+    savings = sweep_speed.savings_at_ap_drop(points, 0.5)
+    assert savings['decoder_depth']['label'] == 'decoder_depth=2'
+    assert savings['decoder_depth']['latency_saved'] == pytest.approx(0.25)
+    assert savings['decoder_depth']['gflops_saved'] == pytest.approx(0.25)
+    assert savings['test_top_k'] is None
+
+
 def test_bisection_reaches_the_target_and_clamps_outside_the_range():
 
     def cost(u):  # falls from 10 to 4 as the knob gets more aggressive
@@ -143,3 +167,6 @@ def test_calibration_starts_from_the_front_points_above_the_target(tmp_path):
     starts = calibrate_speed.candidates_from_sweep(
         str(sweep), 'latency_ms', 24.0)
     assert starts == [dict(decoder_depth=2), {}]
+    # no knob reaching 22 ms from those: the best setting under it
+    under = calibrate_speed.best_within(str(sweep), 'latency_ms', 22.0)
+    assert under['knobs'] == dict(decoder_depth=1)
