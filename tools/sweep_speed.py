@@ -251,9 +251,10 @@ def sweep(args: argparse.Namespace) -> dict:
 
 def savings_at_ap_drop(points: list, drop: float) -> dict:
     """Per knob: the setting of that knob alone, AP at least the full
-    model's minus ``drop`` (AP points), with the lowest latency, and the
-    fraction of the full model's latency and GFLOPs it saves (None: no
-    setting of the knob keeps that AP)."""
+    model's minus ``drop`` (AP points), with the fewest GFLOPs (counted, so
+    free of timing noise; then the lowest latency), and the fraction of the
+    full model's latency and GFLOPs it saves (None: no setting of the knob
+    keeps that AP)."""
     full = points[0]
     floor = full['ap'] - drop / 100
     out: dict = {}
@@ -262,7 +263,8 @@ def savings_at_ap_drop(points: list, drop: float) -> dict:
             p for p in points[1:]
             if list(p['knobs']) == [name] and p['ap'] >= floor
         ]
-        best = min(alone, key=lambda p: p['latency_ms'], default=None)
+        best = min(
+            alone, key=lambda p: (p['gflops'], p['latency_ms']), default=None)
         out[name] = None if best is None else dict(
             label=best['label'],
             ap=best['ap'],
