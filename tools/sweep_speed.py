@@ -228,7 +228,8 @@ def sweep(args: argparse.Namespace) -> dict:
     os.makedirs(args.out, exist_ok=True)
     with open(osp.join(args.out, 'sweep.json'), 'w') as f:
         json.dump(summary, f, indent=2)
-    plot(points, osp.join(args.out, 'sweep.png'), args.checkpoint)
+    plot(points, osp.join(args.out, 'sweep.png'),
+         f'{osp.basename(args.config)} ({args.checkpoint})')
     print(f'{"setting":<40} {"AP":>6} {"ms/img":>8} {"GFLOPs":>8} layers')
     for p in points:
         front = '*' if p['pareto_latency_ms'] else ' '
@@ -314,7 +315,7 @@ def plot(points: list, path: str, title: str) -> None:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel('AP (%)')
     axes[0].legend(fontsize=7)
-    fig.suptitle(osp.basename(title), fontsize=8)
+    fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
