@@ -12,11 +12,15 @@ import mmdet_dynmoe  # noqa: F401
 from mmdet_dynmoe.engine.speed_knobs import (apply_speed_knobs,
                                              current_speed_knobs, speed_knobs)
 
+MOE_DINO = 'moe/moe-dino_r18-tiny-n4k2_3e_synthetic-mixed.py'
+#: MoEGroundingDINO: the decoder also reads the text, the classes are
+#: contrastive against it
+DYNAMIC_DINO = 'dynamic_dino/dynamic-dino_r18-tiny-n4k2_1e_synthetic-mixed.py'
 
-def _model_and_batch(tiny_synthetic, tmp_path, images=4):
+
+def _model_and_batch(tiny_synthetic, tmp_path, images=4, config=MOE_DINO):
     from helpers import tiny_cfg
-    cfg = tiny_cfg('moe/moe-dino_r18-tiny-n4k2_3e_synthetic-mixed.py',
-                   tiny_synthetic, str(tmp_path))
+    cfg = tiny_cfg(config, tiny_synthetic, str(tmp_path))
     torch.manual_seed(0)
     model = MODELS.build(copy.deepcopy(cfg.model))
     model.init_weights()
@@ -36,12 +40,28 @@ def _layer_changes(model, samples) -> torch.Tensor:
     """(B,) largest change of a query's best class probability from layer 1
     to layer 2 (the early-exit criterion), from a full-depth run."""
     batch = model.data_preprocessor(pseudo_collate(samples), False)
+    samples = batch['data_samples']
     with torch.no_grad():
         feats = model.extract_feat(batch['inputs'])
-        out = model.forward_transformer(feats, batch['data_samples'])
+        if hasattr(model, 'language_model'):  # as GroundingDINO.predict
+            captions = []
+            for sample in samples:
+                positive_map, caption, _, _ = \
+                    model.get_tokens_positive_and_prompts(sample.text, True)
+                sample.token_positive_map = positive_map
+                captions.append(caption)
+            text = model.language_model(captions)
+            if model.text_feat_map is not None:
+                text['embedded'] = model.text_feat_map(text['embedded'])
+            out = model.forward_transformer(feats, text, samples)
+            extra = (out['memory_text'], out['text_token_mask'])
+        else:
+            out = model.forward_transformer(feats, samples)
+            extra = ()
         probs = [
-            model.bbox_head.cls_branches[lid](
-                out['hidden_states'][lid]).sigmoid().amax(-1) for lid in (0, 1)
+            model.bbox_head.cls_branches[lid](out['hidden_states'][lid],
+                                              *extra).sigmoid().amax(-1)
+            for lid in (0, 1)
         ]
     return (probs[1] - probs[0]).abs().amax(-1)
 
@@ -55,18 +75,20 @@ def _assert_same(got, want):
         assert torch.equal(a.pred_instances.labels, b.pred_instances.labels)
 
 
+@pytest.mark.parametrize('config', [MOE_DINO, DYNAMIC_DINO])
 def test_early_exit_at_zero_threshold_equals_the_full_decoder(
-        tiny_synthetic, tmp_path):
-    model, samples = _model_and_batch(tiny_synthetic, tmp_path)
+        tiny_synthetic, tmp_path, config):
+    model, samples = _model_and_batch(tiny_synthetic, tmp_path, config=config)
     full = _predict(model, samples)
     model.test_cfg['decoder_exit'] = 0.0
     _assert_same(_predict(model, samples), full)
     assert model.last_decoder_layers.tolist() == [3] * len(samples)
 
 
+@pytest.mark.parametrize('config', [MOE_DINO, DYNAMIC_DINO])
 def test_early_exit_per_image_equals_that_image_alone_at_its_depth(
-        tiny_synthetic, tmp_path):
-    model, samples = _model_and_batch(tiny_synthetic, tmp_path)
+        tiny_synthetic, tmp_path, config):
+    model, samples = _model_and_batch(tiny_synthetic, tmp_path, config=config)
     changes = _layer_changes(model, samples).sort().values
     # a threshold between the images' changes: some leave after layer 2,
     # the others run all 3 layers
