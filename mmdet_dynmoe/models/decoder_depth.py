@@ -9,17 +9,19 @@ layer:
 - ``decoder_depth=d``: only the first ``d`` decoder layers run and the head
   of layer ``d`` predicts; the layers after it are not computed.
 - ``decoder_exit=tau`` (per-image early exit, DINO-style decoders): after
-  each layer ``l >= 2`` an image leaves the decoder when its predictions
+  each layer ``l >= 1`` an image leaves the decoder when its predictions
   stopped changing, i.e. when
 
       max over its queries q of | p_l(q) - p_{l-1}(q) | < tau,
 
   ``p_l(q)`` being query ``q``'s best class probability from layer ``l``'s
-  head (the score its detection would get). Its predictions are then layer
-  ``l``'s, exactly as ``decoder_depth=l`` gives for that image alone; the
-  images still in the decoder go on as a smaller batch, so an image that
-  left costs nothing more, and the results keep the input order.
-  ``tau=0`` never exits early; ``decoder_depth`` (if set) is the last layer.
+  head (the score its detection would get) and ``p_0(q)`` the score of the
+  encoder proposal that selected the query (two-stage DINO). Its
+  predictions are then layer ``l``'s, exactly as ``decoder_depth=l`` gives
+  for that image alone; the images still in the decoder go on as a smaller
+  batch, so an image that left costs nothing more, and the results keep the
+  input order. ``tau=0`` never exits early, ``tau=1`` is ``decoder_depth=1``;
+  ``decoder_depth`` (if set) is the last layer.
 
 After a forward, ``model.last_decoder_layers`` holds the (B,) number of
 layers each image ran (for the sweep tools).
@@ -67,6 +69,8 @@ class DecoderDepthMixin:
     """
 
     last_decoder_layers: Optional[Tensor] = None
+    _exit_predictions: Optional[tuple[Tensor, Tensor]] = None
+    _proposal_probs: Optional[Tensor] = None
 
     def _test_cfg_value(self, key: str) -> Any:
         if self.training:
@@ -102,18 +106,29 @@ class DecoderDepthMixin:
     @contextmanager
     def _head_reads_exit_predictions(self) -> Iterator[None]:
         """The head's forward returns what the early-exit decoder predicted
-        (each image's exit layer's predictions, as the head's last layer)."""
+        (each image's exit layer's predictions, as the head's last layer);
+        the encoder's proposal classifier hands the decoder the selected
+        queries' scores (``p_0``)."""
         head = self.bbox_head
 
         def forward(*args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
             return self._exit_predictions
 
+        def proposal_scores(module, inputs, logits: Tensor) -> None:
+            # (B, N, classes) -> (B, Q): the scores DINO selects queries by,
+            # in the order of the queries (torch.topk sorts as DINO's does)
+            self._proposal_probs = torch.topk(
+                logits.max(-1)[0], k=self.num_queries, dim=1)[0].sigmoid()
+
         head.forward = forward
+        hook = head.cls_branches[
+            self.decoder.num_layers].register_forward_hook(proposal_scores)
         try:
             yield
         finally:
             del head.forward
-            self._exit_predictions = None
+            hook.remove()
+            self._exit_predictions = self._proposal_probs = None
 
     def forward_decoder(self, *args: Any, **kwargs: Any) -> dict:
         depth = self.decoder_depth()
@@ -181,7 +196,7 @@ class DecoderDepthMixin:
         active = torch.arange(batch, device=query.device)
         exit_layers = torch.full((batch, ), max_depth, dtype=torch.long)
         out_cls = out_coords = out_hidden = out_refs = None
-        prev_probs = None
+        prev_probs = getattr(self, '_proposal_probs', None)  # (B, Q) or None
         for lid in range(max_depth):
             ref_input = reference_points[:, :, None] * torch.cat(
                 [valid_ratios, valid_ratios], -1)[:, None]

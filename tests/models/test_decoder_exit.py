@@ -90,17 +90,24 @@ def test_early_exit_per_image_equals_that_image_alone_at_its_depth(
         tiny_synthetic, tmp_path, config):
     model, samples = _model_and_batch(tiny_synthetic, tmp_path, config=config)
     changes = _layer_changes(model, samples).sort().values
-    # a threshold between the images' changes: some leave after layer 2,
-    # the others run all 3 layers
+    # a threshold between the images' layer-1 -> 2 changes: some leave
+    # after layer 2 (or 1), the others run all 3 layers
     tau = float(changes[1] + changes[2]) / 2
     model.test_cfg['decoder_exit'] = tau
     exits = _predict(model, samples)
     layers = model.last_decoder_layers.tolist()
-    assert sorted(layers) == [2, 2, 3, 3], layers
+    assert 3 in layers and min(layers) < 3, layers
     model.test_cfg['decoder_exit'] = None
     for i, depth in enumerate(layers):
         model.test_cfg['decoder_depth'] = depth
         _assert_same([exits[i]], _predict(model, [samples[i]]))
+    # tau = 1: every image leaves after layer 1 (its proposals' scores are
+    # the layer-0 predictions), which is decoder_depth=1
+    model.test_cfg.update(decoder_exit=1.0, decoder_depth=None)
+    exits = _predict(model, samples)
+    assert model.last_decoder_layers.tolist() == [1] * len(samples)
+    model.test_cfg.update(decoder_exit=None, decoder_depth=1)
+    _assert_same(exits, _predict(model, samples))
 
 
 def test_decoder_exit_out_of_range_names_the_key_and_range(
