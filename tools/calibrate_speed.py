@@ -193,10 +193,8 @@ def calibrate(args: argparse.Namespace) -> dict:
 
     def cost_of(knobs: dict) -> float:
         if cost == 'latency_ms':
-            value = min(
-                measure.at_setting(model, knobs,
-                                   lambda: measure.latency_ms(model, timed))
-                for _ in range(args.repeats))
+            value = measure.interleaved_latencies(model, [knobs], timed,
+                                                  args.repeats)[0]
         else:
             value = measure.at_setting(
                 model, knobs,

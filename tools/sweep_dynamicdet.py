@@ -37,7 +37,8 @@ from mmdet_dynmoe.dynamicdet import path_flops, threshold_for_hard_ratio
 from mmdet_dynmoe.dynamicdet.routing_evaluation import (
     evaluate_choice, hard_mask, largest_fraction, load_dynamic_detector,
     measure_threshold_latencies, per_image_loss_gaps, run_both_paths)
-from mmdet_dynmoe.engine.speed_measurement import preprocessed_val_batches
+from mmdet_dynmoe.engine.speed_measurement import (first_images,
+                                                   preprocessed_val_batches)
 from mmdet_dynmoe.evaluation import spearman
 
 RATIOS = [i / 10 for i in range(11)]
@@ -78,10 +79,7 @@ def sweep(args: argparse.Namespace) -> dict:
                                        args.cfg_options, args.device)
     batches, dataset_meta = preprocessed_val_batches(model, cfg,
                                                      args.max_images)
-    timed = batches
-    if args.latency_images:
-        sizes = np.cumsum([len(b['data_samples']) for b in batches])
-        timed = batches[:int(np.searchsorted(sizes, args.latency_images)) + 1]
+    timed = first_images(batches, args.latency_images)
     # both paths, the loss gaps, then the timing rounds: one progress bar
     # (mmengine's, with the time left) over all of it
     bar = ProgressBar(2 * len(batches) + args.repeats * len(RATIOS))

@@ -27,12 +27,12 @@ import json
 import os.path as osp
 from typing import Any, Optional
 
-from mmdet.models.layers.transformer import DinoTransformerDecoder
 from torch import nn
 
 from mmdet_dynmoe.models.decoder_depth import (DecoderDepthMixin,
                                                check_decoder_depth,
-                                               check_decoder_exit)
+                                               check_decoder_exit,
+                                               has_dino_decoder)
 from mmdet_dynmoe.moe import moe_layers
 from mmdet_dynmoe.moe.expert_budget import check_expert_budget
 
@@ -65,7 +65,7 @@ def speed_knobs(model: nn.Module) -> dict[str, list]:
     if isinstance(model, DecoderDepthMixin):
         layers = len(model.decoder.layers)
         knobs['decoder_depth'] = [None] + list(range(layers - 1, 0, -1))
-        if _has_exit(model):
+        if has_dino_decoder(model):
             knobs['decoder_exit'] = [None, *DEFAULT_EXIT_TAUS]
     if moe_layers(model) and _min_top_k(model) > 1:  # top-1: nothing to cut
         knobs['test_top_k'] = [None] + list(
@@ -74,10 +74,6 @@ def speed_knobs(model: nn.Module) -> dict[str, list]:
     if _is_dynamicdet(model):
         knobs['threshold'] = [None]  # per-model: see tools/sweep_dynamicdet
     return knobs
-
-
-def _has_exit(model: nn.Module) -> bool:
-    return isinstance(getattr(model, 'decoder', None), DinoTransformerDecoder)
 
 
 def _set_test_cfg(model: nn.Module, key: str, value: Any) -> None:

@@ -60,6 +60,11 @@ def check_decoder_exit(tau: Any) -> None:
                          'early), or None: off')
 
 
+def has_dino_decoder(model: Any) -> bool:
+    """Whether ``model``'s decoder is DINO-style (what the early exit runs)."""
+    return isinstance(getattr(model, 'decoder', None), DinoTransformerDecoder)
+
+
 class DecoderDepthMixin:
     """Adds ``test_cfg['decoder_depth']`` and ``['decoder_exit']`` to a
     DETR-family detector.
@@ -90,7 +95,7 @@ class DecoderDepthMixin:
         if tau is None:
             return None
         check_decoder_exit(tau)
-        if not isinstance(self.decoder, DinoTransformerDecoder):
+        if not has_dino_decoder(self):
             raise ValueError(
                 f'test_cfg decoder_exit needs a DINO-style decoder '
                 f'(DinoTransformerDecoder); {type(self).__name__} has '
