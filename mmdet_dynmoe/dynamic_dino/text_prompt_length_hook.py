@@ -7,6 +7,7 @@ from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 
 from mmdet_dynmoe.engine import unwrap_model
+from mmdet_dynmoe.engine.hooks.training_data_check_hook import leaf_datasets
 
 
 @HOOKS.register_module()
@@ -50,10 +51,16 @@ class TextPromptLengthHook(Hook):
 
     def _check(self, runner, dataset, split: str, strict: bool) -> None:
         model = unwrap_model(runner.model)
-        language_model = getattr(model, 'language_model', None)
-        classes = dataset.metainfo.get('classes')
-        if language_model is None or not classes:
+        if getattr(model, 'language_model', None) is None:
             return
+        # each dataset of a ConcatDataset prompts with its own names
+        for leaf in leaf_datasets(dataset):
+            classes = leaf.metainfo.get('classes')
+            if classes:
+                self._check_prompt(model, classes, split, strict)
+
+    def _check_prompt(self, model, classes, split: str, strict: bool) -> None:
+        language_model = model.language_model
         num = self.prompt_tokens(model, classes)
         limit = language_model.max_tokens
         if num <= limit:

@@ -196,3 +196,12 @@ def test_text_prompt_longer_than_the_encoder_limit_is_refused(
     lenient = HOOKS.build(dict(type='TextPromptLengthHook', strict=False))
     with pytest.warns(UserWarning, match='train text prompt'):
         lenient.before_train(runner_with(long_names))
+    # a ConcatDataset's datasets each prompt with their own names
+    concat = SimpleNamespace(datasets=[
+        SimpleNamespace(metainfo=dict(classes=('red circle', ))),
+        SimpleNamespace(metainfo=dict(classes=long_names))
+    ])
+    with pytest.raises(ValueError, match='the 60 class names'):
+        hook.before_train(
+            SimpleNamespace(
+                model=model, train_dataloader=SimpleNamespace(dataset=concat)))
