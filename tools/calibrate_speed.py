@@ -6,10 +6,16 @@ cheapest first, then the full model) or from ``--set``; from the first start
 where a continuous knob (``decoder_exit``, then ``test_top_p``, or the one
 ``--knob`` names) can reach the target, that knob is bisected on the
 validation images until the measured cost is within ``--tolerance`` of the
-target. Both continuous
-knobs cut cost monotonically (a larger exit threshold lets every image leave
-no later; a smaller p keeps no more experts), so the bisection converges up
-to timing noise. Writes ``<CKPT stem>.speed.json``, which
+target. Both continuous knobs cut cost monotonically (a larger exit
+threshold lets every image leave no later; a smaller p keeps no more
+experts). For a latency target on ``decoder_exit`` the bisection does not
+time every step: the two ends are timed, and a threshold's latency is read
+off the decoder layers its images run, linearly between the ends (as
+DynamicDet's calibration interpolates between its two paths by the hard
+ratio), so timing noise does not steer the search; the choice is timed, and
+where it misses, that timing joins the ends as a point of the
+(piecewise-linear) model (``--corrections`` times); the final setting is
+timed afresh once more. Writes ``<CKPT stem>.speed.json``, which
 ``SpeedKnobsHook`` applies at ``mim test`` / tools/test.py, and prints the
 equivalent ``--cfg-options``. A target outside what the knobs reach is
 clamped, with a warning.
@@ -30,6 +36,7 @@ import time
 import warnings
 from typing import Any, Callable, Optional
 
+import numpy as np
 import torch
 from mmengine.config import DictAction
 
@@ -82,6 +89,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=0.02,
         help='stop when the cost is within this fraction of the target')
     parser.add_argument('--steps', type=int, default=10)
+    parser.add_argument(
+        '--corrections',
+        type=int,
+        default=3,
+        help='decoder_exit latency targets: timings added to the layer-based '
+        'cost model where its choice misses the target')
     parser.add_argument(
         '--latency-images',
         type=int,
@@ -166,6 +179,27 @@ def bisect(cost_at: Callable[[float], float],
     return best[0], best[1], history
 
 
+def layer_cost_model(layers_at: Callable[[float], float],
+                     anchors: dict[float, float]) -> Callable:
+    """Latency at exit aggressiveness u, read off the mean decoder layers
+    per image at u (``layers_at``, deterministic): piecewise linear through
+    the timed ``anchors`` (layers -> ms: the two ends, then each timed
+    choice), so timing noise does not steer the bisection between timings.
+    """
+    xs, ys = zip(*sorted(anchors.items()))
+
+    def cost(u: float) -> float:
+        layers = layers_at(u)
+        value = float(np.interp(layers, xs, ys))
+        print(
+            f'  decoder_exit u={u:.4g}: {layers:.3f} layers/img -> '
+            f'{value:.4g} ms/img (interpolated)',
+            flush=True)
+        return value
+
+    return cost
+
+
 def calibrate(args: argparse.Namespace) -> dict:
     model, cfg, _ = load_model(args.config, args.checkpoint, args.cfg_options,
                                args.device)
@@ -205,6 +239,12 @@ def calibrate(args: argparse.Namespace) -> dict:
             flush=True)
         return value
 
+    def mean_layers(knobs: dict) -> Optional[float]:
+        _, layers = measure.at_setting(
+            model, knobs, lambda: measure.predict_all(model, timed))
+        ran = [n for n in layers if n is not None]
+        return sum(ran) / len(ran) if ran else None
+
     # the first start (cheapest first) and continuous knob whose range
     # [cost at u=1, cost at u=0] holds the target; else the nearest end
     chosen = None
@@ -221,12 +261,12 @@ def calibrate(args: argparse.Namespace) -> dict:
                 ends[0] * (1 + args.tolerance)
             miss = 0.0 if reach else min(abs(e - target) for e in ends)
             if chosen is None or miss < chosen[0]:
-                chosen = (miss, setting, ends)
+                chosen = (miss, setting, ends, knob)
             if reach:
                 break
         if chosen is not None and chosen[0] == 0.0:
             break
-    miss, setting, ends = chosen
+    miss, setting, ends, knob = chosen
     under = best_within(args.sweep, cost, target) if args.sweep else None
     if miss > 0 and under is not None and ends[1] > target:
         # no continuous knob gets down to the target from any start: the
@@ -237,10 +277,41 @@ def calibrate(args: argparse.Namespace) -> dict:
         knobs = {k: v for k, v in under['knobs'].items() if v is not None}
         achieved = cost_of(knobs)
         steps = [(label(knobs), achieved)]
+        cost_model = 'timed'
     else:
         print(f'bisecting for {cost} {target:g} from {label(setting(0.0))}')
-        u, achieved, history = bisect(lambda u: cost_of(setting(u)), target,
-                                      args.tolerance, args.steps, ends)
+        layers_cache: dict[float, Optional[float]] = {}
+
+        def layers_at(u: float) -> Optional[float]:
+            if u not in layers_cache:
+                layers_cache[u] = mean_layers(setting(u))
+            return layers_cache[u]
+
+        by_layers = cost == 'latency_ms' and knob == 'decoder_exit' and (
+            layers_at(0.0) or 0) > (
+                layers_at(1.0) or 0)
+        cost_model = 'timed' if not by_layers else \
+            'decoder layers per image, piecewise linear through timings'
+        if not by_layers:
+            u, achieved, history = bisect(lambda u: cost_of(setting(u)),
+                                          target, args.tolerance, args.steps,
+                                          ends)
+        else:
+            # deterministic between timings: bisect on the layers, time the
+            # choice, add it as an anchor where the target is missed
+            anchors = {layers_at(0.0): ends[0], layers_at(1.0): ends[1]}
+            history = [(0.0, ends[0]), (1.0, ends[1])]
+            for _ in range(args.corrections + 1):
+                u, _, _ = bisect(
+                    layer_cost_model(layers_at, anchors), target,
+                    args.tolerance / 4, 2 * args.steps, ends)
+                achieved = ends[0] if u == 0 else ends[1] if u == 1 else \
+                    cost_of(setting(u))
+                history.append((u, achieved))
+                if u in (0.0, 1.0) or \
+                        abs(achieved - target) <= args.tolerance * target:
+                    break
+                anchors[layers_at(u)] = achieved  # the newest timing
         knobs = {k: v for k, v in setting(u).items() if v is not None}
         steps = [(label(setting(h[0])), h[1]) for h in history]
     checked = None
@@ -254,6 +325,7 @@ def calibrate(args: argparse.Namespace) -> dict:
     result = dict(
         target={cost: target},
         achieved={cost: achieved},
+        cost_model=cost_model,
         checked_latency_ms=checked,
         checked_error=None if checked is None else checked / target - 1,
         ap=measure.headline_ap(metrics, args.metric),

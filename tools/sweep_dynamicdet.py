@@ -57,8 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--repeats',
         type=int,
         default=3,
-        help='timing rounds over all ratios; the fastest '
-        'of each ratio is kept')
+        help='timing rounds over all ratios; each batch keeps its '
+        'fastest round')
     parser.add_argument(
         '--latency-images',
         type=int,

@@ -2,7 +2,7 @@
 
 For any config + checkpoint: every knob setting of the grid runs on the
 validation set (AP from the config's val evaluator), is timed on this device
-at the config's val batch size (interleaved rounds, the fastest kept) and
+at the config's val batch size (interleaved rounds, each batch's fastest kept) and
 its FLOPs per image are counted on a few images (what actually ran: skipped
 experts and decoder layers are not counted). Writes ``sweep.json`` (every
 point, the Pareto fronts of AP vs latency and vs GFLOPs) and ``sweep.png``
@@ -88,7 +88,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--repeats',
         type=int,
         default=3,
-        help='timing rounds over all settings; the fastest of each is kept')
+        help='timing rounds over all settings; each batch keeps its '
+        'fastest round')
     parser.add_argument(
         '--metric',
         default=None,

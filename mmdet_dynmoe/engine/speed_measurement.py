@@ -142,20 +142,31 @@ def headline_ap(metrics: dict, key: Optional[str] = None) -> float:
 
 
 @torch.no_grad()
-def latency_ms(model: nn.Module, batches: list, warmup: int = 1) -> float:
-    """Mean milliseconds per image of ``model.predict`` over ``batches``."""
+def batch_seconds(model: nn.Module,
+                  batches: list,
+                  warmup: int = 1) -> list[float]:
+    """Seconds of ``model.predict`` on each of ``batches``, after
+    ``warmup`` untimed batches."""
     for batch in batches[:warmup]:
         model.predict(batch['inputs'], copy.deepcopy(batch['data_samples']))
-    seconds, images = 0.0, 0
+    seconds = []
     for batch in batches:
         samples = copy.deepcopy(batch['data_samples'])
         synchronize(model)
         start = time.perf_counter()
         model.predict(batch['inputs'], samples)
         synchronize(model)
-        seconds += time.perf_counter() - start
-        images += len(samples)
-    return 1000 * seconds / max(images, 1)
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def _images(batches: list) -> int:
+    return max(sum(len(b['data_samples']) for b in batches), 1)
+
+
+def latency_ms(model: nn.Module, batches: list, warmup: int = 1) -> float:
+    """Mean milliseconds per image of ``model.predict`` over ``batches``."""
+    return 1000 * sum(batch_seconds(model, batches, warmup)) / _images(batches)
 
 
 def interleaved_latencies(
@@ -165,16 +176,21 @@ def interleaved_latencies(
         repeats: int = 3,
         progress: Optional[Callable[[], None]] = None) -> list[float]:
     """Ms per image at each knob setting: every setting timed once per
-    round, ``repeats`` rounds, the fastest of each kept (load from other
-    processes during one run then biases no setting against another)."""
-    runs: list[list[float]] = [[] for _ in settings]
+    round, ``repeats`` rounds; each batch's fastest round is kept, so a
+    burst of load from another process costs only the batches it hit, in
+    the round it hit them, and biases no setting against another."""
+    runs: list[list[list[float]]] = [[] for _ in settings]
     for _ in range(repeats):
-        for knobs, times in zip(settings, runs):
-            times.append(
-                at_setting(model, knobs, lambda: latency_ms(model, batches)))
+        for knobs, rounds in zip(settings, runs):
+            rounds.append(
+                at_setting(model, knobs,
+                           lambda: batch_seconds(model, batches)))
             if progress is not None:
                 progress()
-    return [min(times) for times in runs]
+    return [
+        1000 * sum(map(min, zip(*rounds))) / _images(batches)
+        for rounds in runs
+    ]
 
 
 @torch.no_grad()

@@ -83,6 +83,26 @@ def test_bisection_reaches_the_target_and_clamps_outside_the_range():
         assert calibrate_speed.bisect(cost, 20.0, 0.01, 20)[:2] == (0.0, 10)
 
 
+def test_exit_latency_is_read_off_the_decoder_layers_between_timings():
+
+    def layers(u):  # 3 layers with the exit off, 1 at u=1, a step between
+        return 3.0 if u == 0 else (2.0 if u < 0.5 else 1.0)
+
+    cost = calibrate_speed.layer_cost_model(layers, {3.0: 30.0, 1.0: 20.0})
+    assert cost(0.0) == 30.0 and cost(1.0) == 20.0
+    assert cost(0.25) == pytest.approx(25.0)  # half-way in layers
+    u, achieved, _ = calibrate_speed.bisect(cost, 25.0, 0.001, 20,
+                                            (30.0, 20.0))
+    assert achieved == pytest.approx(25.0) and 0 < u < 0.5
+    # a timing at 2 layers bends the model there
+    cost = calibrate_speed.layer_cost_model(layers, {
+        3.0: 30.0,
+        1.0: 20.0,
+        2.0: 27.0
+    })
+    assert cost(0.25) == 27.0
+
+
 @pytest.fixture
 def tiny_moe(tiny_synthetic, tmp_path):
     cfg = tiny_cfg('moe/moe-dino_r18-tiny-n4k2_3e_synthetic-mixed.py',
