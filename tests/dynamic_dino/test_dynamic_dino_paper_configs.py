@@ -65,6 +65,8 @@ def _runner(config: str, tmp_path, monkeypatch) -> Runner:
 # N=16 configs are pinned to differ from their N=8 twin only in num_copies
 # (below), which keeps the suite within its time budget on two CPU cores.
 STEPPED = [c for c in PAPER_CONFIGS if '-n8k2_' in c or '_1x_' in c]
+# the adapt recipe on mmdet's fine-tuning example (cat) steps as well
+ADAPT = 'dynamic-dino-adapt_swin-t-n8k2_cat.py'
 
 
 def test_n16_configs_differ_from_their_n8_twin_only_in_num_copies():
@@ -79,7 +81,7 @@ def test_n16_configs_differ_from_their_n8_twin_only_in_num_copies():
         assert cfg16 == cfg8, n16
 
 
-@pytest.mark.parametrize('config', STEPPED)
+@pytest.mark.parametrize('config', STEPPED + [ADAPT])
 def test_paper_scale_config_builds_and_passes_a_training_step(
         config, tmp_path, monkeypatch):
     runner = _runner(config, tmp_path, monkeypatch)
@@ -112,11 +114,14 @@ def test_paper_scale_config_builds_and_passes_a_training_step(
     assert trainable == {'encoder', 'decoder', 'bbox_head'}
 
 
-@pytest.mark.parametrize('config', [
-    'dynamic-dino_swin-t-n8k2_zeroshot_lvis-minival.py',
-    'dynamic-dino_swin-t-n8k2_zeroshot_odinw13.py',
-    'dynamic-dino_swin-t-n8k2_zeroshot_odinw35.py',
-])
+@pytest.mark.parametrize(
+    'config',
+    [
+        'dynamic-dino_swin-t-n8k2_zeroshot_lvis-minival.py',
+        'dynamic-dino_swin-t-n8k2_zeroshot_odinw13.py',
+        'dynamic-dino_swin-t-n8k2_zeroshot_odinw35.py',
+        ADAPT,  # test = the new data (cat) and COCO val2017, a metric each
+    ])
 def test_zero_shot_configs_read_their_layout_and_score_perfect_boxes_100_ap(
         config, tmp_path, monkeypatch):
     """``mim test``'s data path and metric, with ground truth as predictions.
@@ -150,5 +155,7 @@ def test_zero_shot_configs_read_their_layout_and_score_perfect_boxes_100_ap(
             k: v
             for k, v in metrics.items() if k.endswith('/coco/bbox_mAP')
         }
-        assert len(per_dataset) == (13 if 'odinw13' in config else 35)
+        splits = 13 if 'odinw13' in config else 35 if 'odinw35' in config \
+            else 2
+        assert len(per_dataset) == splits
         assert all(v == pytest.approx(1.0) for v in per_dataset.values())
