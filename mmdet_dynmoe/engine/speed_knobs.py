@@ -13,6 +13,9 @@ knob                  where it lives                 models
 ``threshold``         ``model.threshold``            DynamicDet
 ====================  =============================  =========================
 
+A DynamicDet whose detectors are DETRs of ours has the decoder knobs too,
+set on both detectors' ``test_cfg`` (:func:`decoder_owners`).
+
 (``models/decoder_depth.py``, ``moe/expert_budget.py``,
 ``dynamicdet/calibration.py`` say what each does.) A setting is a plain dict
 such as ``{'decoder_depth': 2, 'test_top_k': 1}``; :func:`apply_speed_knobs`
@@ -54,6 +57,20 @@ def _is_dynamicdet(model: nn.Module) -> bool:
     return hasattr(model, 'threshold') and hasattr(model, 'router_scores')
 
 
+def decoder_owners(model: nn.Module) -> list[nn.Module]:
+    """The detectors the decoder knobs set: ``model`` itself, or both of
+    DynamicDet's detectors when they are DETRs of ours (e.g.
+    ``detector_type='MoEDINO'``)."""
+    if isinstance(model, DecoderDepthMixin):
+        return [model]
+    if _is_dynamicdet(model):
+        return [
+            d for d in (model.detector1, model.detector2)
+            if isinstance(d, DecoderDepthMixin)
+        ]
+    return []
+
+
 def _min_top_k(model: nn.Module) -> int:
     return min(layer.top_k for _, layer in moe_layers(model))
 
@@ -62,10 +79,11 @@ def speed_knobs(model: nn.Module) -> dict[str, list]:
     """The knobs ``model`` has, each with the values a sweep tries by default
     (first the full setting, None = off / everything)."""
     knobs: dict[str, list] = {}
-    if isinstance(model, DecoderDepthMixin):
-        layers = len(model.decoder.layers)
+    owners = decoder_owners(model)
+    if owners:
+        layers = min(len(d.decoder.layers) for d in owners)
         knobs['decoder_depth'] = [None] + list(range(layers - 1, 0, -1))
-        if has_dino_decoder(model):
+        if all(has_dino_decoder(d) for d in owners):
             knobs['decoder_exit'] = [None, *DEFAULT_EXIT_TAUS]
     if moe_layers(model) and _min_top_k(model) > 1:  # top-1: nothing to cut
         knobs['test_top_k'] = [None] + list(
@@ -97,14 +115,13 @@ def apply_speed_knobs(model: nn.Module, knobs: dict[str, Any]) -> None:
                 ('' if isinstance(model, DecoderDepthMixin) else
                  ' (a stock mmdet DETR gets decoder_depth / decoder_exit '
                  "as type='MoEDINO' without moe_cfg)"))
-        if name == 'decoder_depth':
-            if value is not None:
-                check_decoder_depth(value, len(model.decoder.layers))
-            _set_test_cfg(model, name, value)
-        elif name == 'decoder_exit':
-            if value is not None:
-                check_decoder_exit(value)
-            _set_test_cfg(model, name, value)
+        if name in ('decoder_depth', 'decoder_exit'):
+            for owner in decoder_owners(model):
+                if value is not None and name == 'decoder_depth':
+                    check_decoder_depth(value, len(owner.decoder.layers))
+                elif value is not None:
+                    check_decoder_exit(value)
+                _set_test_cfg(owner, name, value)
         elif name in ('test_top_k', 'test_top_p'):
             for _, layer in moe_layers(model):
                 top_k = value if name == 'test_top_k' else layer.test_top_k
@@ -122,7 +139,8 @@ def apply_speed_knobs(model: nn.Module, knobs: dict[str, Any]) -> None:
 def current_speed_knobs(model: nn.Module) -> dict[str, Any]:
     """The value of every knob of ``model`` now (None = off / full)."""
     out: dict[str, Any] = {}
-    test_cfg = getattr(model, 'test_cfg', None) or {}
+    owners = decoder_owners(model)
+    test_cfg = (owners[0].test_cfg if owners else None) or {}
     layers = moe_layers(model)
     for name in speed_knobs(model):
         if name in ('decoder_depth', 'decoder_exit'):

@@ -778,3 +778,53 @@ def test_official_router_recipe_steps_once_per_64_images(config):
     model = MODELS.build(cfg.model)
     channels = model.backbone.level_channels
     assert model.difficulty_router.in_channels == tuple(channels)  # all
+
+
+# -- DETR detectors: DynamicDet's threshold with the decoder knobs ------------
+
+DETR = 'dynamicdet/dynamicdet-dino_r18-tiny_3e_synthetic-mixed.py'
+
+
+@pytest.mark.slow
+def test_dino_detectors_train_and_take_the_decoder_knobs_with_threshold(
+        tiny_synthetic, tmp_path):
+    from mmdet_dynmoe.engine.speed_knobs import (apply_speed_knobs,
+                                                 current_speed_knobs,
+                                                 speed_knobs)
+    cfg = tiny_cfg(DETR, tiny_synthetic, str(tmp_path))
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    runner = Runner.from_cfg(cfg)
+    runner.train()  # step 1: both DINOs' losses
+    model = runner.model
+    assert set(
+        speed_knobs(model)) == {'decoder_depth', 'decoder_exit', 'threshold'}
+    data = _batch(tiny_synthetic, model, training=False, num=3)
+    model.eval()
+
+    def predict(knobs):
+        apply_speed_knobs(model, knobs)
+        with torch.no_grad():
+            return model.predict(data['inputs'],
+                                 copy.deepcopy(data['data_samples']))
+
+    # every image to detector 2, which stops after decoder layer 1
+    hard_short = predict(dict(threshold=1.0, decoder_depth=1))
+    assert {s.routed_to for s in hard_short} == {2}
+    assert model.detector2.last_decoder_layers.tolist() == [1, 1, 1]
+    assert model.detector1.test_cfg['decoder_depth'] == 1  # both detectors
+    assert current_speed_knobs(model)['decoder_depth'] == 1
+    # the exit at tau=1 is depth 1 here too; full settings give detector 2
+    exit_all = predict(dict(decoder_depth=None, decoder_exit=1.0))
+    for a, b in zip(hard_short, exit_all):
+        torch.testing.assert_close(a.pred_instances.scores,
+                                   b.pred_instances.scores)
+    full = predict(dict(decoder_exit=None))
+    assert model.detector2.last_decoder_layers.tolist() == [3, 3, 3]
+    assert not torch.equal(full[0].pred_instances.scores,
+                           hard_short[0].pred_instances.scores)
+    with pytest.raises(ValueError, match='decoder_depth'):
+        apply_speed_knobs(model, dict(decoder_depth=4))
+    # test time: DynamicDetReportHook's figures for DINO paths
+    metrics = runner.test()
+    assert 0 < metrics['dynamicdet/gflops_path1'] < \
+        metrics['dynamicdet/gflops_path2']
