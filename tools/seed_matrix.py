@@ -42,7 +42,7 @@ DEFAULT_SUFFIX = 'bbox_mAP'
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Train configs over seeds; write a mean +- std table.')
-    parser.add_argument('configs', nargs='+', help='config files')
+    parser.add_argument('configs', nargs='*', help='config files')
     parser.add_argument(
         '--seeds',
         type=int,
@@ -74,12 +74,23 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--cfg-options',
         nargs='+',
         default=[],
-        help='extra key=value options for every run (as tools/train.py)')
+        help='extra key=value options for every run (as tools/train.py); '
+        'it takes every word after it, so put the configs before it')
     parser.add_argument(
         '--table-only',
         action='store_true',
         help='write the table from finished runs only')
-    return parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)  # configs swallowed: below
+    swallowed = [o for o in args.cfg_options if '=' not in o]
+    if swallowed:
+        parser.error(f'--cfg-options takes key=value words only, got '
+                     f'{swallowed}: put the config files before '
+                     '--cfg-options')
+    if rest:
+        parser.error(f'unrecognized arguments: {" ".join(rest)}')
+    if not args.configs:
+        parser.error('the following arguments are required: configs')
+    return args
 
 
 #: environment variable the synthetic configs read their data root from

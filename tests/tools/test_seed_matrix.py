@@ -104,3 +104,14 @@ def test_synthetic_configs_read_their_data_root_from_the_environment(
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', config))
     text = cfg.pretty_text
     assert '/draws/seed7/' in text and 'data/synthetic/' not in text
+
+
+def test_configs_after_cfg_options_are_a_clear_error(capsys):
+    with pytest.raises(SystemExit):
+        seed_matrix.parse_args(
+            ['--seeds', '0', '--cfg-options', 'a=1', 'configs/x.py'])
+    assert 'put the config files before --cfg-options' in \
+        capsys.readouterr().err
+    args = seed_matrix.parse_args(
+        ['configs/x.py', '--seeds', '0', '--cfg-options', 'a=1'])
+    assert args.configs == ['configs/x.py'] and args.cfg_options == ['a=1']
