@@ -6,14 +6,14 @@ import os.path as osp
 
 import pytest
 import torch
-from mmdet.registry import DATASETS, MODELS
-from mmengine.dataset import pseudo_collate
+from mmdet.registry import MODELS
 from mmengine.hooks import Hook
 from mmengine.runner import Runner, load_checkpoint
 
 import mmdet_dynmoe  # noqa: F401
 from mmdet_dynmoe.models import MoEFFN
-from helpers import load_tool, save_initialised_checkpoint, tiny_cfg
+from helpers import (load_tool, predict_first_val_images,
+                     save_initialised_checkpoint, tiny_cfg)
 
 DENSE = 'dynamic_dino/grounding-dino_r18-tiny_3e_synthetic-mixed.py'
 MOE = 'dynamic_dino/dynamic-dino_r18-tiny-n4k2_1e_synthetic-mixed.py'
@@ -29,16 +29,6 @@ def dense_checkpoint(tiny_synthetic, tmp_path_factory) -> str:
     return save_initialised_checkpoint(cfg.model, str(work / 'dense.pth'))
 
 
-def _predict(model, cfg):
-    dataset = DATASETS.build(cfg.val_dataloader.dataset)
-    data = model.data_preprocessor(
-        pseudo_collate([dataset[0], dataset[1]]), False)
-    model.eval()
-    with torch.no_grad():
-        return [(p.pred_instances.bboxes, p.pred_instances.scores)
-                for p in model(**data, mode='predict')]
-
-
 def test_moe_tuned_grounding_dino_starts_with_the_dense_predictions(
         tiny_synthetic, dense_checkpoint, tmp_path):
     cfg = tiny_cfg(DENSE, tiny_synthetic, str(tmp_path))
@@ -51,7 +41,8 @@ def test_moe_tuned_grounding_dino_starts_with_the_dense_predictions(
         isinstance(moe.get_submodule(n), MoEFFN)
         for n in moe.moe_ffn_names) and len(moe.moe_ffn_names) == 3
     for (box_d, score_d), (box_m, score_m) in zip(
-            _predict(dense, cfg), _predict(moe, moe_cfg)):
+            predict_first_val_images(dense, cfg),
+            predict_first_val_images(moe, moe_cfg)):
         assert len(score_d) > 0
         torch.testing.assert_close(score_m, score_d, rtol=0, atol=1e-4)
         torch.testing.assert_close(box_m, box_d, rtol=0, atol=1e-4)

@@ -42,6 +42,21 @@ def tiny_cfg(config: str,
     return cfg
 
 
+def predict_first_val_images(model, cfg, num: int = 2) -> list:
+    """(boxes, scores) of ``model`` on the first ``num`` images of
+    ``cfg``'s val set, in eval mode."""
+    import torch
+    from mmdet.registry import DATASETS
+    from mmengine.dataset import pseudo_collate
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    data = model.data_preprocessor(
+        pseudo_collate([dataset[i] for i in range(num)]), False)
+    model.eval()
+    with torch.no_grad():
+        return [(p.pred_instances.bboxes, p.pred_instances.scores)
+                for p in model(**data, mode='predict')]
+
+
 def load_tool(name: str):
     """The module ``tools/<name>.py`` (the tools are scripts, not a package)."""
     import importlib.util

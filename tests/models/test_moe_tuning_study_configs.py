@@ -6,12 +6,12 @@ import copy
 
 import pytest
 import torch
-from mmdet.registry import DATASETS, MODELS
-from mmengine.dataset import pseudo_collate
+from mmdet.registry import MODELS
 from mmengine.runner import load_checkpoint
 
 import mmdet_dynmoe  # noqa: F401
-from helpers import save_initialised_checkpoint, tiny_cfg
+from helpers import (predict_first_val_images, save_initialised_checkpoint,
+                     tiny_cfg)
 
 FULL = 'moe/dino_r18-tiny_tune-3e-full_synthetic-mixed.py'
 SPLIT = 'moe/dino_r18-tiny_tune-3e-split_synthetic-mixed.py'
@@ -52,16 +52,6 @@ def test_the_arms_train_everything_the_split_or_the_moe_split(
         }
 
 
-def _predict(model, cfg):
-    dataset = DATASETS.build(cfg.val_dataloader.dataset)
-    data = model.data_preprocessor(
-        pseudo_collate([dataset[0], dataset[1]]), False)
-    model.eval()
-    with torch.no_grad():
-        return [(p.pred_instances.bboxes, p.pred_instances.scores)
-                for p in model(**data, mode='predict')]
-
-
 @pytest.mark.parametrize('config', [N4, N8])
 def test_moe_tuning_starts_at_the_dense_checkpoints_predictions(
         config, tiny_synthetic, tmp_path):
@@ -73,7 +63,8 @@ def test_moe_tuning_starts_at_the_dense_checkpoints_predictions(
     moe_cfg, moe = _build(config, tiny_synthetic, str(tmp_path))
     load_checkpoint(moe, ckpt, strict=True)
     for (box_d, score_d), (box_m, score_m) in zip(
-            _predict(dense, dense_cfg), _predict(moe, moe_cfg)):
+            predict_first_val_images(dense, dense_cfg),
+            predict_first_val_images(moe, moe_cfg)):
         assert len(score_d) > 0
         torch.testing.assert_close(score_m, score_d, rtol=0, atol=1e-4)
         torch.testing.assert_close(box_m, box_d, rtol=0, atol=1e-4)
