@@ -242,8 +242,7 @@ def calibrate(args: argparse.Namespace) -> dict:
     def mean_layers(knobs: dict) -> Optional[float]:
         _, layers = measure.at_setting(
             model, knobs, lambda: measure.predict_all(model, timed))
-        ran = [n for n in layers if n is not None]
-        return sum(ran) / len(ran) if ran else None
+        return measure.mean_decoder_layers(layers)
 
     # the first start (cheapest first) and continuous knob whose range
     # [cost at u=1, cost at u=0] holds the target; else the nearest end

@@ -193,7 +193,6 @@ def sweep(args: argparse.Namespace) -> dict:
             model, knobs,
             lambda: measure.mean_gflops(model, batches, args.flops_images))
         bar.update()
-        ran = [n for n in layers if n is not None]
         points.append(
             dict(
                 knobs=knobs,
@@ -204,7 +203,7 @@ def sweep(args: argparse.Namespace) -> dict:
                     for k, v in metrics.items()
                 },
                 gflops=gflops,
-                mean_decoder_layers=sum(ran) / len(ran) if ran else None,
+                mean_decoder_layers=measure.mean_decoder_layers(layers),
                 static=all(k in STATIC_KNOBS or v is None
                            for k, v in knobs.items())))
     latencies = measure.interleaved_latencies(model, grid, timed, args.repeats,

@@ -76,6 +76,13 @@ def at_setting(model: nn.Module, knobs: dict[str, Any],
         })
 
 
+def mean_decoder_layers(layers: list) -> Optional[float]:
+    """Mean of :func:`predict_all`'s per-image decoder layers (None for
+    models without a decoder knob)."""
+    ran = [n for n in layers if n is not None]
+    return sum(ran) / len(ran) if ran else None
+
+
 @torch.no_grad()
 def predict_all(model: nn.Module, batches: list) -> tuple[list, list]:
     """Predictions of every image and the number of decoder layers each ran
