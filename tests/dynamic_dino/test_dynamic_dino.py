@@ -12,7 +12,7 @@ from mmengine.runner import Runner, load_checkpoint
 
 import mmdet_dynmoe  # noqa: F401
 from mmdet_dynmoe.models import MoEFFN
-from helpers import (load_tool, predict_first_val_images,
+from helpers import (assert_same_val_predictions, load_tool,
                      save_initialised_checkpoint, tiny_cfg)
 
 DENSE = 'dynamic_dino/grounding-dino_r18-tiny_3e_synthetic-mixed.py'
@@ -40,12 +40,7 @@ def test_moe_tuned_grounding_dino_starts_with_the_dense_predictions(
     assert all(
         isinstance(moe.get_submodule(n), MoEFFN)
         for n in moe.moe_ffn_names) and len(moe.moe_ffn_names) == 3
-    for (box_d, score_d), (box_m, score_m) in zip(
-            predict_first_val_images(dense, cfg),
-            predict_first_val_images(moe, moe_cfg)):
-        assert len(score_d) > 0
-        torch.testing.assert_close(score_m, score_d, rtol=0, atol=1e-4)
-        torch.testing.assert_close(box_m, box_d, rtol=0, atol=1e-4)
+    assert_same_val_predictions(dense, cfg, moe, moe_cfg)
 
 
 def _params(model):

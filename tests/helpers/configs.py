@@ -42,9 +42,7 @@ def tiny_cfg(config: str,
     return cfg
 
 
-def predict_first_val_images(model, cfg, num: int = 2) -> list:
-    """(boxes, scores) of ``model`` on the first ``num`` images of
-    ``cfg``'s val set, in eval mode."""
+def _first_val_predictions(model, cfg, num: int) -> list:
     import torch
     from mmdet.registry import DATASETS
     from mmengine.dataset import pseudo_collate
@@ -55,6 +53,22 @@ def predict_first_val_images(model, cfg, num: int = 2) -> list:
     with torch.no_grad():
         return [(p.pred_instances.bboxes, p.pred_instances.scores)
                 for p in model(**data, mode='predict')]
+
+
+def assert_same_val_predictions(model_a,
+                                cfg_a,
+                                model_b,
+                                cfg_b,
+                                num: int = 2) -> None:
+    """Both models give the same boxes and scores (to 1e-4) on the first
+    ``num`` images of their configs' val sets, and detect something."""
+    import torch
+    for (box_a, score_a), (box_b, score_b) in zip(
+            _first_val_predictions(model_a, cfg_a, num),
+            _first_val_predictions(model_b, cfg_b, num)):
+        assert len(score_a) > 0
+        torch.testing.assert_close(score_b, score_a, rtol=0, atol=1e-4)
+        torch.testing.assert_close(box_b, box_a, rtol=0, atol=1e-4)
 
 
 def load_tool(name: str):

@@ -10,7 +10,7 @@ from mmdet.registry import MODELS
 from mmengine.runner import load_checkpoint
 
 import mmdet_dynmoe  # noqa: F401
-from helpers import (predict_first_val_images, save_initialised_checkpoint,
+from helpers import (assert_same_val_predictions, save_initialised_checkpoint,
                      tiny_cfg)
 
 FULL = 'moe/dino_r18-tiny_tune-3e-full_synthetic-mixed.py'
@@ -62,9 +62,4 @@ def test_moe_tuning_starts_at_the_dense_checkpoints_predictions(
     load_checkpoint(dense, ckpt, strict=True)
     moe_cfg, moe = _build(config, tiny_synthetic, str(tmp_path))
     load_checkpoint(moe, ckpt, strict=True)
-    for (box_d, score_d), (box_m, score_m) in zip(
-            predict_first_val_images(dense, dense_cfg),
-            predict_first_val_images(moe, moe_cfg)):
-        assert len(score_d) > 0
-        torch.testing.assert_close(score_m, score_d, rtol=0, atol=1e-4)
-        torch.testing.assert_close(box_m, box_d, rtol=0, atol=1e-4)
+    assert_same_val_predictions(dense, dense_cfg, moe, moe_cfg)
