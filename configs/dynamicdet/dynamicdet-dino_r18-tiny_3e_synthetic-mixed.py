@@ -13,3 +13,7 @@ model = dict(
 # DynamicDet: test reports hard ratio, latency and FLOPs per path, and
 # applies the knobs calibrated for the checkpoint.
 custom_hooks = [dict(type='DynamicDetReportHook')]
+
+# DynamicDet: step 1's router is untrained, so validation scores each
+# detector alone (d1/..., d2/... and d2-d1/... metrics).
+val_cfg = dict(type='StaticPathsValLoop')

@@ -51,3 +51,7 @@ default_hooks = dict(
     num_classes_check=_base_.num_classes_check,
     speed_knobs=_base_.speed_knobs_hook,  # calibrated test-time knobs
     **_base_.run_checks)  # configs/_base_/run-checks.py
+
+# DynamicDet: step 1's router is untrained, so validation scores each
+# detector alone (d1/..., d2/... and d2-d1/... metrics).
+val_cfg = dict(type='StaticPathsValLoop')

@@ -20,3 +20,7 @@ custom_hooks = [dict(type='DynamicDetReportHook')]
 
 # The base's lr 0.02 is for 8 GPUs x 2 images; scale it if that differs.
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+
+# DynamicDet: step 1's router is untrained, so validation scores each
+# detector alone (d1/..., d2/... and d2-d1/... metrics).
+val_cfg = dict(type='StaticPathsValLoop')

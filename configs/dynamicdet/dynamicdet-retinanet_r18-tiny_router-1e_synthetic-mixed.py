@@ -16,3 +16,6 @@ max_epochs = 1  # DynamicDet: one pass over the training images
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = []  # constant lr for the short router schedule
 default_hooks = dict(checkpoint=dict(interval=max_epochs))
+
+# DynamicDet: step 2 validates the routed model (step 1 scored each path).
+val_cfg = dict(type='ValLoop')

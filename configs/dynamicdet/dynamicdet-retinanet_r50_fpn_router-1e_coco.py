@@ -14,3 +14,6 @@ optim_wrapper = dict(optimizer=dict(lr=0.01, weight_decay=0.0))
 max_epochs = 1  # DynamicDet: one pass over train2017 for the router
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = []  # constant lr for the short router schedule
+
+# DynamicDet: step 2 validates the routed model (step 1 scored each path).
+val_cfg = dict(type='ValLoop')

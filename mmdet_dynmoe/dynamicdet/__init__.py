@@ -9,10 +9,11 @@ from .path_complexity import path_flops
 from .report_hook import DynamicDetReportHook
 from .router_loss import RunningMedian, router_loss
 from .router_step_hook import RouterStepHook
+from .static_paths_val_loop import StaticPathsValLoop
 
 __all__ = [
     'CascadeBackbone', 'DifficultyRouter', 'DynamicDetReportHook',
-    'DynamicDetector', 'RouterStepHook', 'RunningMedian', 'check_threshold',
-    'hard_ratio_for_latency', 'path_flops', 'route_hard', 'router_loss',
-    'threshold_for_hard_ratio'
+    'DynamicDetector', 'RouterStepHook', 'RunningMedian', 'StaticPathsValLoop',
+    'check_threshold', 'hard_ratio_for_latency', 'path_flops', 'route_hard',
+    'router_loss', 'threshold_for_hard_ratio'
 ]

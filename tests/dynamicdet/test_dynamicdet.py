@@ -9,9 +9,10 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from mmdet.registry import DATASETS, MODELS
+from mmdet.registry import DATASETS, METRICS, MODELS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.evaluator import BaseMetric
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
@@ -409,6 +410,49 @@ def test_thresholds_0_and_1_send_every_image_to_one_detector(tiny_synthetic):
     data = _batch(tiny_synthetic, model, training=False, num=3)
     assert {s.routed_to for s in _predict(model, data, 0.0)} == {1}
     assert {s.routed_to for s in _predict(model, data, 1.0)} == {2}
+
+
+class _ScoreSum(BaseMetric):
+    """Sum and count of predicted scores: differs between the two paths."""
+
+    def process(self, data_batch, data_samples) -> None:
+        for sample in data_samples:
+            scores = sample['pred_instances']['scores']
+            self.results.append((float(scores.sum()), len(scores)))
+
+    def compute_metrics(self, results) -> dict:
+        return dict(
+            score_sum=sum(r[0] for r in results),
+            boxes=sum(r[1] for r in results))
+
+
+def _validate(cfg, model_state, loop: dict, threshold: float) -> dict:
+    cfg = copy.deepcopy(cfg)
+    cfg.val_cfg = loop
+    runner = Runner.from_cfg(cfg)
+    runner.model.load_state_dict(model_state)
+    runner.model.threshold = threshold
+    return runner.val()
+
+
+def test_step1_validation_scores_each_detector_alone(tiny_synthetic, tmp_path):
+    METRICS.register_module('_ScoreSum', module=_ScoreSum, force=True)
+    cfg = tiny_cfg(ONE_STAGE, tiny_synthetic, str(tmp_path))
+    cfg.model = _shrunk(cfg.model)
+    assert cfg.val_cfg.type == 'StaticPathsValLoop'
+    cfg.val_evaluator = [cfg.val_evaluator, dict(type='_ScoreSum')]
+    model = _predictable(_build(zero_init_connections=False))
+    state = model.state_dict()
+
+    metrics = _validate(cfg, state, dict(type='StaticPathsValLoop'), 0.5)
+    for path, threshold in ((1, 0.0), (2, 1.0)):
+        alone = _validate(cfg, state, dict(type='ValLoop'), threshold)
+        for key in ('score_sum', 'boxes', 'coco/bbox_mAP'):
+            assert metrics[f'd{path}/{key}'] == pytest.approx(alone[key])
+    assert metrics['d1/score_sum'] != pytest.approx(metrics['d2/score_sum'])
+    assert metrics['d2-d1/score_sum'] == pytest.approx(
+        metrics['d2/score_sum'] - metrics['d1/score_sum'])
+    assert not any('/' not in k or k.startswith('coco') for k in metrics)
 
 
 @pytest.mark.parametrize('value', [-0.1, 1.5, float('nan')])
