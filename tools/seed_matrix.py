@@ -19,6 +19,8 @@ seed 0 is ``data/synthetic/``, seed D another draw of the generator in
 the run reads through the ``DYNMOE_SYNTHETIC_ROOT`` environment variable of
 the synthetic configs; runs then go to ``.../data<D>-seed<S>``.
 
+``--mean NAME=KEY,KEY`` adds a column averaged per run before the seeds
+(e.g. the old domains' mean AP of a per-dataset validation).
 ``--table-only`` rewrites the table from the finished runs without training.
 """
 from __future__ import annotations
@@ -77,6 +79,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='extra key=value options for every run (as tools/train.py); '
         'it takes every word after it, so put the configs before it')
     parser.add_argument(
+        '--mean',
+        nargs='+',
+        default=[],
+        metavar='NAME=KEY,KEY,...',
+        help='extra column NAME: per run, the mean of these metric keys, '
+        'then mean +- std over seeds like every column; a NAME containing '
+        'mAP is shown in percent, e.g. old/coco/bbox_mAP=studio/coco/'
+        'bbox_mAP,street/coco/bbox_mAP')
+    parser.add_argument(
         '--table-only',
         action='store_true',
         help='write the table from finished runs only')
@@ -86,11 +97,37 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f'--cfg-options takes key=value words only, got '
                      f'{swallowed}: put the config files before '
                      '--cfg-options')
+    try:
+        args.mean = parse_means(args.mean)
+    except ValueError as err:
+        parser.error(str(err))
     if rest:
         parser.error(f'unrecognized arguments: {" ".join(rest)}')
     if not args.configs:
         parser.error('the following arguments are required: configs')
     return args
+
+
+def parse_means(specs: list[str]) -> dict[str, list[str]]:
+    """``['NAME=K1,K2']`` -> ``{'NAME': ['K1', 'K2']}``."""
+    means = {}
+    for spec in specs:
+        name, _, keys = spec.partition('=')
+        if not name or not keys:
+            raise ValueError(f'--mean {spec!r}: expected NAME=KEY,KEY,...')
+        means[name] = keys.split(',')
+    return means
+
+
+def add_means(results: dict, means: dict[str, list[str]]) -> None:
+    """Add each ``--mean`` column to every run (config -> runs) that has
+    all its keys."""
+    for runs in results.values():
+        for run in runs:
+            values = run['metrics']
+            for name, keys in means.items():
+                if all(k in values for k in keys):
+                    values[name] = statistics.fmean(values[k] for k in keys)
 
 
 #: environment variable the synthetic configs read their data root from
@@ -204,6 +241,17 @@ def _scale(key: str, value: float) -> float:
     return 100 * value if 'mAP' in key else value
 
 
+def default_metrics(results: dict[str, list[dict]]) -> list[str]:
+    """Every key ending in ``bbox_mAP`` that some run has, shortest first."""
+    keys = {
+        k
+        for runs in results.values()
+        for r in runs
+        for k in r['metrics'] if k.endswith(DEFAULT_SUFFIX)
+    }
+    return sorted(keys, key=lambda k: (k.count('/'), k))
+
+
 def summarise(values: list[float]) -> str:
     """``mean +- std (n)``; the std is the sample std over seeds."""
     if not values:
@@ -223,13 +271,7 @@ def _seed_name(run: dict) -> str:
 def table(results: dict[str, list[dict]], metrics: Optional[list[str]]) -> str:
     """Markdown table: one row per config, one column per metric."""
     if metrics is None:
-        keys = {
-            k
-            for runs in results.values()
-            for r in runs
-            for k in r['metrics'] if k.endswith(DEFAULT_SUFFIX)
-        }
-        metrics = sorted(keys, key=lambda k: (k.count('/'), k))
+        metrics = default_metrics(results)
     lines = [
         '| config | seeds | ' + ' | '.join(metrics) + ' |',
         '|---|---|' + '---:|' * len(metrics)
@@ -272,10 +314,13 @@ def main(argv=None) -> None:
                 f'[{i}/{len(runs)}] finished in {result["minutes"]} min',
                 flush=True)
         results[config].append(result)
+    metrics = args.metrics or default_metrics(results)
+    add_means(results, args.mean)  # derived columns go last
+    metrics += [m for m in args.mean if m not in metrics]
     out = args.out or osp.join(args.work_root, 'table.md')
     commands = '\n'.join(r['command'] for rs in results.values() for r in rs)
     text = (
-        f'{table(results, args.metrics)}\n\nFinal validation of each '
+        f'{table(results, metrics)}\n\nFinal validation of each '
         f'run; mean +- sample std over seeds (number of seeds; '
         f'd<D>/s<S>: data seed D, training seed S).\n'
         f'Written {time.strftime("%Y-%m-%d")} by\n\n    python '

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import os.path as osp
 from glob import glob
 
@@ -29,6 +30,37 @@ def test_table_gives_mean_and_sample_std_over_seeds():
     # by default the AP keys only (per dataset too), not AP50
     default = seed_matrix.table(runs, None)
     assert '| config | seeds | coco/bbox_mAP |' in default
+
+
+def test_mean_column_averages_keys_per_run_before_the_seeds(
+        tmp_path, capsys):
+    config = osp.join(REPO_ROOT, 'configs', 'baseline',
+                      'dino_r18-tiny_3e_synthetic-mixed.py')
+    for seed, (a, b) in enumerate(((0.2, 0.4), (0.3, 0.7))):
+        run = seed_matrix.run_dir(str(tmp_path), config, seed)
+        os.makedirs(run)
+        with open(osp.join(run, 'metrics.json'), 'w') as f:
+            json.dump(
+                dict(
+                    config=config,
+                    seed=seed,
+                    command='c',
+                    metrics={
+                        'a/coco/bbox_mAP': a,
+                        'b/coco/bbox_mAP': b
+                    }), f)
+    seed_matrix.main([
+        config, '--seeds', '0', '1', '--work-root',
+        str(tmp_path), '--table-only', '--mean',
+        'ab/coco/bbox_mAP=a/coco/bbox_mAP,b/coco/bbox_mAP'
+    ])
+    text = open(osp.join(tmp_path, 'table.md')).read()
+    # per run (30, 50), then over seeds: 40 +- 14.1
+    assert '| a/coco/bbox_mAP | b/coco/bbox_mAP | ab/coco/bbox_mAP |' in text
+    assert '| 25.0 +- 7.1 (2) | 55.0 +- 21.2 (2) | 40.0 +- 14.1 (2) |' in text
+    with pytest.raises(SystemExit):
+        seed_matrix.parse_args([config, '--mean', 'no-keys'])
+    assert 'expected NAME=KEY' in capsys.readouterr().err
 
 
 @pytest.mark.slow
