@@ -32,8 +32,7 @@ def test_table_gives_mean_and_sample_std_over_seeds():
     assert '| config | seeds | coco/bbox_mAP |' in default
 
 
-def test_mean_column_averages_keys_per_run_before_the_seeds(
-        tmp_path, capsys):
+def test_mean_column_averages_keys_per_run_before_the_seeds(tmp_path, capsys):
     config = osp.join(REPO_ROOT, 'configs', 'baseline',
                       'dino_r18-tiny_3e_synthetic-mixed.py')
     for seed, (a, b) in enumerate(((0.2, 0.4), (0.3, 0.7))):
