@@ -6,6 +6,13 @@ mean team size (how many partners cover 90% of an expert's co-activations;
 ~1 = fixed pairs, large = free mixing).
 
     python tools/analyze_experts.py CONFIG CHECKPOINT --out work_dirs/experts
+
+Several checkpoints (e.g. one per training seed) are each analysed into
+``OUT/run<i>/``, and ``OUT/team_sizes.md`` gets each layer's mean team size
+per run and mean +- std over the runs::
+
+    python tools/analyze_experts.py CONFIG seed0/epoch_2.pth seed1/epoch_2.pth \
+        seed2/epoch_2.pth --out work_dirs/experts_seeds
 """
 from __future__ import annotations
 
@@ -13,12 +20,14 @@ import argparse
 import json
 import os
 import os.path as osp
+from typing import Optional
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('config')
-    p.add_argument('checkpoint')
+    p.add_argument(
+        'checkpoints', nargs='+', help='one or more checkpoints (seeds)')
     p.add_argument('--out', default='work_dirs/expert_analysis')
     p.add_argument(
         '--max-images',
@@ -59,34 +68,69 @@ def plot_layer(name: str, stats: dict, out_dir: str) -> list[str]:
     return files
 
 
-def main(argv=None) -> dict:
-    args = parse_args(argv)
-    import mmdet_dynmoe  # noqa: F401
+def analyze(config: str, checkpoint: str, out: str, max_images: Optional[int],
+            coverage: float) -> dict:
+    """One checkpoint: plots, ``partners.md`` and ``summary.json`` in
+    ``out``; returns ``{layer: summarize_layer(...)}``."""
     from mmdet_dynmoe.dynamic_dino import partners_table, summarize_layer
     from mmdet_dynmoe.engine import val_with_routing_stats
 
     _, _, layers, metrics = val_with_routing_stats(
-        args.config, args.checkpoint, args.out, max_images=args.max_images)
-    os.makedirs(args.out, exist_ok=True)
+        config, checkpoint, out, max_images=max_images)
+    os.makedirs(out, exist_ok=True)
     stats = {
         name.replace('.ffn.moe', '').replace('.', '_'): layer.stats.as_dict()
         for name, layer in layers
     }
     files = []
     for name, s in stats.items():
-        files += plot_layer(name, s, args.out)
-    table = partners_table(stats, args.coverage)
-    with open(osp.join(args.out, 'partners.md'), 'w') as f:
+        files += plot_layer(name, s, out)
+    table = partners_table(stats, coverage)
+    with open(osp.join(out, 'partners.md'), 'w') as f:
         f.write(table)
     summary = {
-        name: summarize_layer(s['load'], s['coactivation'], args.coverage)
+        name: summarize_layer(s['load'], s['coactivation'], coverage)
         for name, s in stats.items()
     }
-    with open(osp.join(args.out, 'summary.json'), 'w') as f:
-        json.dump(dict(metrics=metrics, layers=summary), f, indent=2)
+    with open(osp.join(out, 'summary.json'), 'w') as f:
+        json.dump(
+            dict(checkpoint=checkpoint, metrics=metrics, layers=summary),
+            f,
+            indent=2)
     print(table)
-    print(f'wrote {len(files)} PNGs, partners.md, summary.json to {args.out}')
+    print(f'wrote {len(files)} PNGs, partners.md, summary.json to {out}')
     return summary
+
+
+def main(argv=None) -> list[dict]:
+    """Returns one ``{layer: summary}`` per checkpoint."""
+    args = parse_args(argv)
+    import mmdet_dynmoe  # noqa: F401
+    from mmdet_dynmoe.dynamic_dino import team_size_table
+
+    many = len(args.checkpoints) > 1
+    summaries = []
+    for i, checkpoint in enumerate(args.checkpoints):
+        if many:
+            print(
+                f'[{i + 1}/{len(args.checkpoints)}] {checkpoint}', flush=True)
+        out = osp.join(args.out, f'run{i}') if many else args.out
+        summaries.append(
+            analyze(args.config, checkpoint, out, args.max_images,
+                    args.coverage))
+    if many:
+        table = team_size_table(summaries,
+                                [f'run{i}' for i in range(len(summaries))])
+        runs = '\n'.join(f'- run{i}: `{c}`'
+                         for i, c in enumerate(args.checkpoints))
+        text = (f'Mean team size per MoE layer (partners covering '
+                f'{args.coverage:.0%} of an expert\'s co-activations, '
+                f'load-weighted; mean +- sample std over runs):\n\n{table}'
+                f'\n\n{runs}\n')
+        with open(osp.join(args.out, 'team_sizes.md'), 'w') as f:
+            f.write(text)
+        print(text)
+    return summaries
 
 
 if __name__ == '__main__':

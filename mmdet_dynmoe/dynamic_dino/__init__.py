@@ -18,12 +18,13 @@ Config keys it adds: ``model.type='MoEGroundingDINO'``, ``model.moe_cfg``
 ``model.trainable``; ``custom_hooks=[dict(type='TextPromptLengthHook')]``.
 Configs: ``configs/dynamic_dino/``.
 """
-from .coactivation import ExpertPartners, partners_table, summarize_layer
+from .coactivation import (ExpertPartners, partners_table, summarize_layer,
+                           team_size_table)
 from .moe_grounding_dino import MoEGroundingDINO
 from .text_encoder import minilm_path
 from .text_prompt_length_hook import TextPromptLengthHook
 
 __all__ = [
     'ExpertPartners', 'MoEGroundingDINO', 'TextPromptLengthHook',
-    'minilm_path', 'partners_table', 'summarize_layer'
+    'minilm_path', 'partners_table', 'summarize_layer', 'team_size_table'
 ]

@@ -9,6 +9,7 @@ teams; one whose experts spread over many partners mixes freely.
 """
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 
 import torch
@@ -97,4 +98,36 @@ def partners_table(layers: dict[str, dict],
             lines.append(f'| e{e.expert} | {e.load_share:.1%} | '
                          f'{e.team_size} | {shown} |')
         lines.append('')
+    return '\n'.join(lines)
+
+
+def team_size_table(runs: list[dict[str, dict]], names: list[str]) -> str:
+    """Markdown table: each layer's mean team size per run and over runs.
+
+    Args:
+        runs: one ``{layer_name: summarize_layer(...)}`` per run (e.g. one
+            per training seed), the same layers in each.
+        names: a label per run (the column headers).
+
+    Returns:
+        One row per layer: the team size of every run, then mean +- sample
+        std over the runs (a single run is labelled as one).
+    """
+    if len(runs) != len(names) or not runs:
+        raise ValueError(f'{len(runs)} runs need as many names, got '
+                         f'{len(names)}')
+    layers = list(runs[0])
+    lines = [
+        '| layer | ' + ' | '.join(names) + ' | mean team size |',
+        '|---|' + '---:|' * (len(names) + 1)
+    ]
+    for layer in layers:
+        sizes = [run[layer]['mean_team_size'] for run in runs]
+        if len(sizes) > 1:
+            spread = f'{statistics.fmean(sizes):.2f} +- ' \
+                f'{statistics.stdev(sizes):.2f} ({len(sizes)})'
+        else:
+            spread = f'{sizes[0]:.2f} (1 run)'
+        lines.append(f'| {layer} | ' + ' | '.join(f'{v:.2f}' for v in sizes) +
+                     f' | {spread} |')
     return '\n'.join(lines)

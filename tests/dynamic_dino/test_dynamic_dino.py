@@ -134,7 +134,7 @@ def test_convert_and_analyze_tools(tiny_synthetic, dense_checkpoint, tmp_path,
         == (8, 256, 512)
     assert state['meta']['upcycled_from'] == dense_checkpoint
 
-    summary = load_tool('analyze_experts').main([
+    summary, = load_tool('analyze_experts').main([
         cfg_file, out, '--out',
         str(tmp_path / 'analysis'), '--max-images', '3'
     ])
@@ -149,6 +149,35 @@ def test_convert_and_analyze_tools(tiny_synthetic, dense_checkpoint, tmp_path,
         assert summary[layer]['mean_team_size'] == pytest.approx(1.0)
     assert 'partners.md' in files and 'summary.json' in files
     assert '| e0 |' in open(tmp_path / 'analysis' / 'partners.md').read()
+
+    # Several checkpoints (seeds): one folder each and a table over them.
+    second = str(tmp_path / 'moe-b.pth')
+    torch.save(state, second)
+    load_tool('analyze_experts').main([
+        cfg_file, out, second, '--out',
+        str(tmp_path / 'seeds'), '--max-images', '2'
+    ])
+    assert osp.isfile(tmp_path / 'seeds' / 'run1' / 'summary.json')
+    table = open(tmp_path / 'seeds' / 'team_sizes.md').read()
+    assert '| decoder_layers_2 | 1.00 | 1.00 | 1.00 +- 0.00 (2) |' in table
+
+
+def test_team_size_is_partners_covering_the_coverage_then_seed_spread():
+    from mmdet_dynmoe.dynamic_dino import summarize_layer, team_size_table
+    load = torch.tensor([10., 10., 10., 10.])
+    # expert 0 pairs with 1 only; experts 2 and 3 split over two partners
+    co = torch.tensor([[0., 10., 0., 0.], [10., 0., 0., 0.], [0., 0., 0., 10.],
+                       [0., 0., 10., 0.]])
+    fixed = summarize_layer(load, co)
+    co_mixed = torch.tensor([[0., 5., 5., 0.], [5., 0., 0., 5.],
+                             [5., 0., 0., 5.], [0., 5., 5., 0.]])
+    mixed = summarize_layer(load, co_mixed)
+    assert fixed['mean_team_size'] == 1.0 and mixed['mean_team_size'] == 2.0
+    table = team_size_table([dict(l0=fixed), dict(l0=mixed)], ['s0', 's1'])
+    assert '| l0 | 1.00 | 2.00 | 1.50 +- 0.71 (2) |' in table
+    assert '1.00 (1 run)' in team_size_table([dict(l0=fixed)], ['s0'])
+    with pytest.raises(ValueError, match='as many names'):
+        team_size_table([dict(l0=fixed)], ['s0', 's1'])
 
 
 def test_text_prompt_longer_than_the_encoder_limit_is_refused(
