@@ -19,10 +19,19 @@ Example::
         configs/dynamicdet/dynamicdet-retinanet_r18-tiny_router-1e_synthetic-mixed.py \
         work_dirs/dynamicdet-retinanet_r18-tiny_router-1e_synthetic-mixed/epoch_1.pth \
         --out work_dirs/dynamicdet_sweep
+
+The random router's AP is the mean over ``--random-draws`` random routings
+(its spread is in the JSON). Several checkpoints (one per training seed)
+are each swept into ``OUT/run<i>/``; ``OUT/seeds.md``, ``seeds.json`` and
+``seeds.png`` then give every figure as mean +- std over the seeds and, per
+ratio, the learned router minus the random one paired by seed, called a
+gain or a loss only when it exceeds the seeds' spread
+(:func:`mmdet_dynmoe.evaluation.paired_comparison`).
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import os.path as osp
@@ -39,7 +48,7 @@ from mmdet_dynmoe.dynamicdet.routing_evaluation import (
     measure_threshold_latencies, per_image_loss_gaps, run_both_paths)
 from mmdet_dynmoe.engine.speed_measurement import (first_images,
                                                    preprocessed_val_batches)
-from mmdet_dynmoe.evaluation import spearman
+from mmdet_dynmoe.evaluation import paired_comparison, spearman
 
 RATIOS = [i / 10 for i in range(11)]
 
@@ -47,7 +56,8 @@ RATIOS = [i / 10 for i in range(11)]
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
-    parser.add_argument('checkpoint')
+    parser.add_argument(
+        'checkpoints', nargs='+', help='one or more checkpoints (seeds)')
     parser.add_argument(
         '--out',
         default='work_dirs/dynamicdet_sweep',
@@ -64,9 +74,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=int,
         default=None,
         help='time each ratio on the first N images only')
+    parser.add_argument(
+        '--random-draws',
+        type=int,
+        default=5,
+        help='random routings averaged for the random router\'s AP')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.random_draws < 1:
+        parser.error(f'--random-draws {args.random_draws}: must be >= 1')
+    args.checkpoint = args.checkpoints[0]
+    return args
 
 
 def _ap(metrics: dict, key: str = 'coco/bbox_mAP') -> float:
@@ -86,19 +105,22 @@ def sweep(args: argparse.Namespace) -> dict:
     results = run_both_paths(model, batches, bar.update)
     gaps = per_image_loss_gaps(model, batches, bar.update)
     scores = results.score_tensor
-    random_scores = torch.rand(
-        len(scores), generator=torch.Generator().manual_seed(0))
+    generator = torch.Generator().manual_seed(0)
+    random_draws = [
+        torch.rand(len(scores), generator=generator)
+        for _ in range(args.random_draws)
+    ]
     rows = []
     for ratio in RATIOS:
         threshold = threshold_for_hard_ratio(scores, ratio)
         hard = hard_mask(results, threshold)
         metrics = evaluate_choice(cfg, dataset_meta, results, hard)
-        rand_hard = (random_scores
-                     < threshold_for_hard_ratio(random_scores,
-                                                ratio)).tolist()
-        if ratio == 1.0:
-            rand_hard = [True] * len(hard)
-        rand = evaluate_choice(cfg, dataset_meta, results, rand_hard)
+        rand = [
+            _ap(
+                evaluate_choice(cfg, dataset_meta, results,
+                                largest_fraction(draw, ratio)))
+            for draw in random_draws
+        ]
         rows.append(
             dict(
                 hard_ratio=ratio,
@@ -106,7 +128,8 @@ def sweep(args: argparse.Namespace) -> dict:
                 measured_hard_ratio=float(np.mean(hard)),
                 ap=_ap(metrics),
                 ap50=_ap(metrics, 'coco/bbox_mAP_50'),
-                random_router_ap=_ap(rand)))
+                random_router_ap=float(np.mean(rand)),
+                random_router_ap_std=float(np.std(rand))))
         if gaps is not None:
             rows[-1]['oracle_router_ap'] = _ap(
                 evaluate_choice(cfg, dataset_meta, results,
@@ -247,5 +270,137 @@ def plot(rows: list, path: str, title: str) -> None:
     plt.close(fig)
 
 
+#: per-ratio figures summarised over seeds (those present in every run)
+SEED_KEYS = ('ap', 'random_router_ap', 'oracle_router_ap', 'latency_ms',
+             'gflops', 'measured_hard_ratio')
+
+
+def _mean_std(values: list[float]) -> dict:
+    return dict(
+        mean=float(np.mean(values)),
+        std=float(np.std(values, ddof=1)) if len(values) > 1 else 0.0)
+
+
+def seeds_summary(summaries: list[dict]) -> dict:
+    """Per ratio: each figure's mean and sample std over the runs, and the
+    learned minus the random router paired by run."""
+    rows = []
+    for i, ratio in enumerate(RATIOS):
+        per_run = [s['rows'][i] for s in summaries]
+        row = dict(hard_ratio=ratio)
+        for key in SEED_KEYS:
+            if all(key in r for r in per_run):
+                row[key] = _mean_std([r[key] for r in per_run])
+        row['learned_minus_random'] = paired_comparison(
+            [r['ap'] for r in per_run],
+            [r['random_router_ap'] for r in per_run])
+        rows.append(row)
+    out = dict(
+        checkpoints=[s['checkpoint'] for s in summaries],
+        num_runs=len(summaries),
+        rows=rows)
+    for key in ('spearman_easiness_loss_gap', 'spearman_easiness_difficulty'):
+        if all(key in s for s in summaries):
+            out[key] = _mean_std([s[key] for s in summaries])
+    return out
+
+
+def _cell(stat: dict, scale: float = 100.0, digits: int = 1) -> str:
+    return (f'{scale * stat["mean"]:.{digits}f} +- '
+            f'{scale * stat["std"]:.{digits}f}')
+
+
+def seeds_table(summary: dict) -> str:
+    """Markdown: one row per hard ratio, mean +- std over the runs."""
+    oracle = 'oracle_router_ap' in summary['rows'][0]
+    head = ['hard ratio', 'AP learned router', 'AP random router']
+    head += ['AP oracle'] if oracle else []
+    head += ['learned - random (paired)', 'verdict', 'ms/img', 'GFLOPs/img']
+    lines = [
+        '| ' + ' | '.join(head) + ' |',
+        '|' + '|'.join('---' if h == 'verdict' else '---:' for h in head) + '|'
+    ]
+    for row in summary['rows']:
+        diff = row['learned_minus_random']
+        cells = [
+            f'{row["hard_ratio"]:.0%}',
+            _cell(row['ap']),
+            _cell(row['random_router_ap'])
+        ]
+        cells += [_cell(row['oracle_router_ap'])] if oracle else []
+        p = f', p {diff["p"]:.2f}' if diff['p'] is not None else ''
+        cells += [
+            f'{100 * diff["mean"]:+.1f} +- {100 * diff["std"]:.1f}{p}',
+            diff['verdict'],
+            _cell(row['latency_ms'], 1.0, 2),
+            _cell(row['gflops'], 1.0, 3)
+        ]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def plot_seeds(summary: dict, path: str, title: str) -> None:
+    """AP vs GFLOPs per image: mean over runs, +- std as error bars."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    rows = summary['rows']
+    x = [r['gflops']['mean'] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for key, style, label in (('ap', 'o-', 'DynamicDet router'),
+                              ('random_router_ap', 'x:', 'random router'),
+                              ('oracle_router_ap', '^-.',
+                               'oracle router (true L1 - L2)')):
+        if key not in rows[0]:
+            continue
+        ax.errorbar(
+            x, [100 * r[key]['mean'] for r in rows],
+            yerr=[100 * r[key]['std'] for r in rows],
+            fmt=style,
+            capsize=3,
+            ms=4,
+            label=label)
+    ax.set_xlabel('mean GFLOPs / image (0 % ... 100 % hard)')
+    ax.set_ylabel('AP (%)')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(
+        f'{osp.basename(title)}: mean +- std over '
+        f'{summary["num_runs"]} runs',
+        fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> list[dict]:
+    """Sweep every checkpoint; with several, also the seeds summary."""
+    args = parse_args(argv)
+    many = len(args.checkpoints) > 1
+    root, summaries = args.out, []
+    for i, checkpoint in enumerate(args.checkpoints):
+        if many:
+            print(
+                f'[{i + 1}/{len(args.checkpoints)}] {checkpoint}', flush=True)
+        run = copy.copy(args)
+        run.checkpoint = checkpoint
+        run.out = osp.join(root, f'run{i}') if many else root
+        summaries.append(sweep(run))
+    if many:
+        summary = seeds_summary(summaries)
+        text = (f'{seeds_table(summary)}\n\nMean +- sample std over '
+                f'{len(summaries)} runs; learned - random is paired by run '
+                '(a gain or loss when its mean exceeds its std).\n\n' +
+                '\n'.join(f'- run{i}: `{c}`'
+                          for i, c in enumerate(args.checkpoints)) + '\n')
+        with open(osp.join(root, 'seeds.md'), 'w') as f:
+            f.write(text)
+        with open(osp.join(root, 'seeds.json'), 'w') as f:
+            json.dump(summary, f, indent=2)
+        plot_seeds(summary, osp.join(root, 'seeds.png'), args.config)
+        print(text)
+    return summaries
+
+
 if __name__ == '__main__':
-    sweep(parse_args())
+    main()

@@ -1,5 +1,9 @@
-"""Metrics: per-dataset evaluation of a mixture, rank correlation."""
+"""Metrics: per-dataset evaluation of a mixture, rank correlation, paired
+comparison over seeds."""
 from .per_dataset_metric import PerDatasetMetric, to_dataset_space
 from .rank_correlation import spearman
+from .seed_comparison import paired_comparison
 
-__all__ = ['PerDatasetMetric', 'spearman', 'to_dataset_space']
+__all__ = [
+    'PerDatasetMetric', 'paired_comparison', 'spearman', 'to_dataset_space'
+]

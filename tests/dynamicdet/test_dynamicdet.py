@@ -635,13 +635,28 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
 
     sweep = load_tool('sweep_dynamicdet')
     out = str(tmp_path / 'sweep')
-    summary = sweep.sweep(
-        sweep.parse_args(  # 4 images: 11 ratios x 2 evals
-            [
-                config, ckpt, '--out', out, '--max-images', '4', '--repeats',
-                '2', '--cfg-options', *options, 'val_dataloader.batch_size=4'
-            ]))
+    torch.manual_seed(1)  # a second "seed": another router
+    torch.nn.init.normal_(model.difficulty_router.fc2.weight, std=5.0)
+    ckpt2 = str(tmp_path / 'tiny-seed1.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt2)
+    summaries = sweep.main([  # 4 images: 11 ratios x (2 + 2 random) evals
+        config, ckpt, ckpt2, '--out', out, '--max-images', '4', '--repeats',
+        '1', '--random-draws', '2', '--cfg-options', *options,
+        'val_dataloader.batch_size=4'
+    ])
+    summary = summaries[0]
     rows = summary['rows']
+    # the seeds summary: means over the two runs, learned - random paired
+    seeds = json.load(open(osp.join(out, 'seeds.json')))
+    for i, row in enumerate(seeds['rows']):
+        aps = [s['rows'][i]['ap'] for s in summaries]
+        rand = [s['rows'][i]['random_router_ap'] for s in summaries]
+        assert row['ap']['mean'] == pytest.approx(np.mean(aps))
+        assert row['learned_minus_random']['mean'] == pytest.approx(
+            np.mean(aps) - np.mean(rand))
+    assert osp.isfile(osp.join(out, 'run1', 'sweep.json'))
+    assert '| 50% |' in open(osp.join(out, 'seeds.md')).read()
+    assert osp.getsize(osp.join(out, 'seeds.png')) > 1000
     assert [r['hard_ratio'] for r in rows] == [i / 10 for i in range(11)]
     assert rows[0]['measured_hard_ratio'] == 0.0
     assert rows[-1]['measured_hard_ratio'] == 1.0
@@ -650,7 +665,7 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
     assert all(r['latency_ms'] > 0 for r in rows)
     gflops = [r['gflops'] for r in rows]
     assert gflops[0] < gflops[-1] and gflops == sorted(gflops)
-    assert osp.getsize(osp.join(out, 'sweep.png')) > 1000
+    assert osp.getsize(osp.join(out, 'run0', 'sweep.png')) > 1000
     assert -1.0 <= summary['spearman_easiness_difficulty'] <= 1.0
     # The oracle ranks by the true loss gap; its ends are the static paths.
     assert rows[0]['oracle_router_ap'] == rows[0]['ap']
@@ -658,6 +673,21 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
     assert -1.0 <= summary['spearman_easiness_loss_gap'] <= 1.0
     for band in summary['bands'].values():
         assert band['num_images'] > 0 and 0 <= band['to_detector2_at_50'] <= 1
+
+
+def test_paired_comparison_calls_a_difference_only_beyond_the_spread():
+    from mmdet_dynmoe.evaluation import paired_comparison
+    gain = paired_comparison([0.52, 0.55, 0.53], [0.50, 0.51, 0.50])
+    assert gain['verdict'] == 'gain'
+    assert gain['mean'] == pytest.approx(0.03)
+    assert gain['std'] == pytest.approx(0.01)
+    assert 0 < gain['p'] < 0.05  # t = 0.03 / (0.01 / sqrt 3) = 5.2
+    noise = paired_comparison([0.52, 0.49, 0.53], [0.50, 0.51, 0.50])
+    assert noise['verdict'] == 'no difference'  # +0.01 +- 0.026
+    assert paired_comparison([0.4, 0.4], [0.5, 0.5])['verdict'] == 'loss'
+    assert paired_comparison([0.5], [0.4])['verdict'] == 'one run'
+    with pytest.raises(ValueError, match='same seeds'):
+        paired_comparison([0.5, 0.4], [0.4])
 
 
 def test_spearman_gives_tied_scores_their_mean_rank():
