@@ -28,10 +28,13 @@ class DynamicDetReportHook(Hook):
     it adds to the metrics (and the log):
 
     - ``dynamicdet/hard_ratio``: fraction of images routed to detector 2;
-    - ``dynamicdet/latency_ms``: mean wall time per image of a test
-      iteration (preprocessing, inference, post-processing, metric.process)
-      on this device, data-loading workers running alongside (for the
-      inference latency alone, see tools/calibrate_dynamicdet.py);
+    - ``dynamicdet/latency_ms``: mean time per image of the model's
+      forward in predict mode (routing, both detectors' inference and
+      post-processing; what tools/calibrate_dynamicdet.py times and its
+      ``--target-latency`` means), synchronized on CUDA;
+    - ``dynamicdet/latency_wall_ms``: mean wall time per image of a whole
+      test iteration (data preprocessing and ``metric.process`` too),
+      data-loading workers running alongside;
     - ``dynamicdet/gflops_path1``, ``/gflops_path2`` and
       ``/gflops_mean``: FLOPs per image of each path (first test image's
       size) and their mean at the measured hard ratio;
@@ -62,11 +65,27 @@ class DynamicDetReportHook(Hook):
                 f'DynamicDet: threshold {model.threshold:.4f} from {path}',
                 logger='current')
         self._seconds = 0.0
+        self._predict_seconds = 0.0
         self._images = 0
         self._hard = 0
         self._scores: list[float] = []
         self._difficulty: list[float] = []
         self._path_flops: Optional[dict] = None
+        self._handles = [
+            model.register_forward_pre_hook(
+                self._predict_start, with_kwargs=True),
+            model.register_forward_hook(self._predict_end, with_kwargs=True)
+        ]
+
+    def _predict_start(self, module, args, kwargs) -> None:
+        if kwargs.get('mode') == 'predict':
+            synchronize(module)
+            self._predict_begin = time.perf_counter()
+
+    def _predict_end(self, module, args, kwargs, output) -> None:
+        if kwargs.get('mode') == 'predict':
+            synchronize(module)
+            self._predict_seconds += time.perf_counter() - self._predict_begin
 
     def before_test_iter(self,
                          runner,
@@ -96,6 +115,8 @@ class DynamicDetReportHook(Hook):
                                               data['data_samples'][:1])
 
     def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        for handle in self._handles:
+            handle.remove()
         if not self._images:
             return
         model = unwrap(runner.model)
@@ -103,7 +124,9 @@ class DynamicDetReportHook(Hook):
         report = {
             'dynamicdet/threshold': model.threshold,
             'dynamicdet/hard_ratio': hard,
-            'dynamicdet/latency_ms': 1000 * self._seconds / self._images,
+            'dynamicdet/latency_ms':
+            1000 * self._predict_seconds / self._images,
+            'dynamicdet/latency_wall_ms': 1000 * self._seconds / self._images,
         }
         if self._path_flops:
             g1, g2 = (self._path_flops[p] / 1e9 for p in (1, 2))
