@@ -1,6 +1,7 @@
 """DynamicDet (CVPR 2023) for any mmdet detector: cascaded dual detectors,
 an adaptive router, two-step training and variable-speed inference."""
-from .calibration import (check_threshold, hard_ratio_for_latency, route_hard,
+from .calibration import (check_threshold, hard_ratio_for_latency,
+                          hard_ratio_for_latency_curve, route_hard,
                           threshold_for_hard_ratio)
 from .cascade_backbone import CascadeBackbone
 from .difficulty_router import DifficultyRouter
@@ -14,6 +15,7 @@ from .static_paths_val_loop import StaticPathsValLoop
 __all__ = [
     'CascadeBackbone', 'DifficultyRouter', 'DynamicDetReportHook',
     'DynamicDetector', 'RouterStepHook', 'RunningMedian', 'StaticPathsValLoop',
-    'check_threshold', 'hard_ratio_for_latency', 'path_flops', 'route_hard',
-    'router_loss', 'threshold_for_hard_ratio'
+    'check_threshold', 'hard_ratio_for_latency',
+    'hard_ratio_for_latency_curve', 'path_flops', 'route_hard', 'router_loss',
+    'threshold_for_hard_ratio'
 ]

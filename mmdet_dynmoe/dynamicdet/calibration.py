@@ -4,7 +4,10 @@ The router sends image ``n`` to detector 2 when ``score_n < threshold``, so
 the mean latency per image is ``lat1 + k * (lat2 - lat1)`` for a hard ratio
 ``k``; these functions invert that for a target latency and turn ``k`` into
 the threshold that sends exactly that fraction of a set of images to
-detector 2.
+detector 2. Measured latency is not exactly linear in ``k`` (the hard
+subset runs as a smaller batch, and a smaller batch costs more per image):
+:func:`hard_ratio_for_latency_curve` inverts a piecewise-linear curve through
+timed ratios instead, which the calibration tool refines with each timing.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import math
 import warnings
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -41,6 +45,26 @@ def route_hard(scores: Tensor, threshold: float) -> Tensor:
     if threshold >= 1.0:
         return torch.ones_like(scores, dtype=torch.bool)
     return scores < threshold
+
+
+def hard_ratio_for_latency_curve(target: float, anchors: dict[float,
+                                                              float]) -> float:
+    """The hard ratio whose latency is ``target`` on a measured curve.
+
+    Args:
+        target: wanted latency per image.
+        anchors: ``{hard ratio: measured latency}``, at least the two ends
+            (0 and 1); latency is taken as non-decreasing in the ratio
+            (a dip from timing noise is flattened).
+
+    Returns:
+        The ratio in [0, 1], piecewise linear between the anchors (with
+        only the two ends: :func:`hard_ratio_for_latency` without its
+        warning); clamped to the ends outside their range.
+    """
+    ratios, lats = zip(*sorted(anchors.items()))
+    lats = np.maximum.accumulate(np.asarray(lats, dtype=float))
+    return float(np.interp(target, lats, ratios))
 
 
 def hard_ratio_for_latency(target: float, lat1: float, lat2: float) -> float:

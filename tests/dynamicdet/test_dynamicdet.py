@@ -489,6 +489,17 @@ def test_hard_ratio_for_latency_interpolates_and_clamps_with_warning():
         hard_ratio_for_latency(15.0, 20.0, 10.0)
 
 
+def test_latency_curve_is_inverted_piecewise_linearly_and_flattened():
+    from mmdet_dynmoe.dynamicdet import hard_ratio_for_latency_curve as inv
+    assert inv(15.0, {0.0: 10.0, 1.0: 20.0}) == pytest.approx(0.5)
+    # a timed midpoint bends the curve: 15 ms now lies at 0.5 * 5 / 7
+    assert inv(15.0, {0.0: 10.0, 0.5: 17.0, 1.0: 20.0}) == \
+        pytest.approx(0.5 * 5 / 7)
+    # a noisy dip (0.5 timed faster than 0) is flattened, not inverted
+    assert inv(9.0, {0.0: 10.0, 0.5: 9.0, 1.0: 20.0}) == 0.0
+    assert inv(25.0, {0.0: 10.0, 1.0: 20.0}) == 1.0
+
+
 def test_threshold_for_hard_ratio_sends_that_fraction_to_detector2():
     scores = torch.rand(200, generator=torch.Generator().manual_seed(0))
     for ratio in np.linspace(0, 1, 11):
@@ -627,6 +638,32 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
                 str(tmp_path / 'clamped.json'), '--cfg-options', *options
             ]))
     assert clamped['hard_ratio'] == 1.0 and clamped['threshold'] == 1.0
+
+    # A latency curve that is not the straight line (10 + 10 k^2 ms at hard
+    # ratio k): the first, linear guess misses by 17 %; the timed
+    # corrections land on the nearest ratio the 12 images allow (8/12).
+    def curved(model, batches, thresholds, repeats=3, progress=None):
+        with torch.no_grad():
+            scores = torch.cat([
+                model.router_scores(model.backbone.forward_first(b['inputs']))
+                for b in batches
+            ])
+        return [
+            10 + 10 * float(route_hard(scores, t).double().mean())**2
+            for t in thresholds
+        ]
+
+    monkeypatch.setattr(calibrate, 'measure_threshold_latencies', curved)
+    aimed = calibrate.calibrate(
+        calibrate.parse_args([
+            config, ckpt, '--target-latency', '15', '--tolerance', '0.05',
+            '--out',
+            str(tmp_path / 'aimed.json'), '--cfg-options', *options
+        ]))
+    first = aimed['timings'][0]['latency_ms']
+    assert abs(first / 15 - 1) > 0.1 and len(aimed['timings']) > 1
+    assert aimed['hard_ratio'] == pytest.approx(8 / 12)
+    assert abs(aimed['checked_latency_ms'] / 15 - 1) < 0.05
 
     # `tools/test.py CONFIG CKPT` applies the calibrated threshold.
     cfg = _tiny_runner_cfg(ONE_STAGE, tiny_synthetic, str(tmp_path / 'test'))
