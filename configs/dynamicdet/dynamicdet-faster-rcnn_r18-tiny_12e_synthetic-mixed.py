@@ -2,17 +2,14 @@
 # epochs detector 2 (twice as deep, backbone 2 behind composite connections,
 # all from scratch) is only about 1 AP above detector 1; the evidence issue
 # asks for a regime where it is clearly stronger.
-_base_ = './dynamicdet-faster-rcnn_r18-tiny_3e_synthetic-mixed.py'
-
-max_epochs = 12
-train_cfg = dict(max_epochs=max_epochs, val_interval=4)  # d1/d2 curve
-param_scheduler = [
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_epochs,
-        by_epoch=True,
-        milestones=[8, 11],
-        gamma=0.1)
+_base_ = [
+    './dynamicdet-faster-rcnn_r18-tiny_3e_synthetic-mixed.py',
+    '../_base_/schedules/adamw-12e_keys.py'
 ]
-default_hooks = dict(checkpoint=dict(interval=max_epochs))
+
+max_epochs = _base_.max_epochs_12e
+train_cfg = dict(
+    _base_.train_cfg_12e,
+    val_interval=4)  # DynamicDet: detector 1 and 2 at epochs 4, 8, 12
+param_scheduler = _base_.param_scheduler_12e
+default_hooks = dict(checkpoint=_base_.checkpoint_12e)
