@@ -77,7 +77,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         nargs='+',
         default=[],
         help='extra key=value options for every run (as tools/train.py); '
-        'it takes every word after it, so put the configs before it')
+        'it takes every word after it, so put the configs before it; '
+        '{seed} in a value becomes the run\'s seed, e.g. '
+        'load_from=work_dirs/step1/seed{seed}/epoch_12.pth')
     parser.add_argument(
         '--mean',
         nargs='+',
@@ -164,11 +166,14 @@ def make_synthetic(data_seed: int) -> str:
 
 def train_command(config: str, seed: int, work_dir: str,
                   cfg_options: list[str]) -> list[str]:
-    """The ``tools/train.py`` command line of one run."""
+    """The ``tools/train.py`` command line of one run; ``{seed}`` in an
+    option becomes the run's seed (e.g. a step-2 run's ``load_from`` its
+    own seed's step-1 checkpoint)."""
     return [
         sys.executable,
         osp.join(REPO_ROOT, 'tools', 'train.py'), config, '--work-dir',
-        work_dir, '--cfg-options', f'randomness.seed={seed}', *cfg_options
+        work_dir, '--cfg-options', f'randomness.seed={seed}',
+        *(o.replace('{seed}', str(seed)) for o in cfg_options)
     ]
 
 

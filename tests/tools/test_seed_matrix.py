@@ -62,6 +62,16 @@ def test_mean_column_averages_keys_per_run_before_the_seeds(tmp_path, capsys):
     assert 'expected NAME=KEY' in capsys.readouterr().err
 
 
+def test_seed_placeholder_points_each_run_at_its_own_seed():
+    cmd = seed_matrix.train_command(
+        'a.py', 2, 'w/seed2',
+        ['load_from=step1/seed{seed}/epoch_12.pth', 'model.step=2'])
+    assert cmd[-3:] == [
+        'randomness.seed=2', 'load_from=step1/seed2/epoch_12.pth',
+        'model.step=2'
+    ]
+
+
 @pytest.mark.slow
 def test_runs_each_seed_once_and_resumes(tiny_synthetic, tmp_path, capsys):
     cfg = tiny_dino_cfg(tiny_synthetic, str(tmp_path / 'unused'))
