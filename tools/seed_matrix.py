@@ -5,7 +5,8 @@ Each run is the command a user types, ``python tools/train.py CONFIG
 (what ``mim train mmdet_dynmoe`` runs), in its own process. Its metrics are
 the final validation of the training (mmengine's ``vis_data/scalars.json``),
 saved as ``metrics.json`` in the run's work dir; a run with that file is
-skipped, so a matrix stopped half-way continues where it stopped. The table
+skipped, and a run stopped part-way resumes from its last checkpoint, so a
+matrix stopped half-way continues where it stopped. The table
 (markdown, one row per config, ``mean +- std (n)`` per metric, sample std
 over seeds) is written with the commands that produced it::
 
@@ -206,21 +207,29 @@ def run_one(config: str,
             work_dir: str,
             cfg_options: list[str],
             data_seed: Optional[int] = None) -> dict:
-    """Train one run unless it finished before; returns its metrics.json."""
+    """Train one run unless it finished before; returns its metrics.json.
+
+    A run that stopped part-way (its work dir has mmengine's
+    ``last_checkpoint`` but no ``metrics.json``) continues from its last
+    checkpoint (``tools/train.py --resume``); ``minutes`` then counts this
+    sitting only.
+    """
     done = osp.join(work_dir, 'metrics.json')
     if osp.isfile(done):
         with open(done) as f:
             return json.load(f)
     os.makedirs(work_dir, exist_ok=True)
     cmd = train_command(config, seed, work_dir, cfg_options)
+    resume = osp.isfile(osp.join(work_dir, 'last_checkpoint'))
+    run_cmd = cmd[:5] + ['--resume'] + cmd[5:] if resume else cmd
     env, prefix = dict(os.environ), []
     if data_seed is not None:
         env[DATA_ROOT_ENV] = make_synthetic(data_seed)
         prefix = [f'{DATA_ROOT_ENV}={env[DATA_ROOT_ENV]}']
     start = time.time()
-    with open(osp.join(work_dir, 'train.log'), 'w') as log:
+    with open(osp.join(work_dir, 'train.log'), 'a' if resume else 'w') as log:
         proc = subprocess.run(
-            cmd,
+            run_cmd,
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=os.getcwd(),
@@ -235,6 +244,7 @@ def run_one(config: str,
         data_seed=data_seed,
         command=' '.join(prefix + ['python', osp.relpath(cmd[1])] + cmd[2:]),
         minutes=round((time.time() - start) / 60, 1),
+        resumed=resume,
         metrics=final_val_metrics(work_dir))
     with open(done, 'w') as f:
         json.dump(result, f, indent=1)

@@ -72,6 +72,28 @@ def test_seed_placeholder_points_each_run_at_its_own_seed():
     ]
 
 
+def test_a_run_stopped_part_way_resumes_from_its_last_checkpoint(
+        tmp_path, monkeypatch):
+    work_dir = str(tmp_path / 'seed0')
+    calls = []
+
+    def train(cmd, **kwargs):  # stands in for tools/train.py
+        calls.append(cmd)
+        vis = osp.join(work_dir, '20261201_000000', 'vis_data')
+        os.makedirs(vis, exist_ok=True)
+        with open(osp.join(vis, 'scalars.json'), 'w') as f:
+            f.write(json.dumps({'coco/bbox_mAP': 0.5}) + '\n')
+        return type('Done', (), dict(returncode=0))()
+
+    monkeypatch.setattr(seed_matrix.subprocess, 'run', train)
+    os.makedirs(work_dir)
+    open(osp.join(work_dir, 'last_checkpoint'), 'w').write('epoch_5.pth')
+    result = seed_matrix.run_one('a.py', 0, work_dir, [])
+    assert calls[0][3:6] == ['--work-dir', work_dir, '--resume']
+    assert result['resumed'] and '--resume' not in result['command']
+    assert result['metrics'] == {'coco/bbox_mAP': 0.5}
+
+
 @pytest.mark.slow
 def test_runs_each_seed_once_and_resumes(tiny_synthetic, tmp_path, capsys):
     cfg = tiny_dino_cfg(tiny_synthetic, str(tmp_path / 'unused'))
