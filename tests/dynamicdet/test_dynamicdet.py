@@ -117,6 +117,20 @@ def test_zero_initialised_connections_start_backbone2_as_plain_backbone():
         torch.testing.assert_close(composed, alone)
 
 
+def test_live_connections_config_starts_backbone2_reading_backbone1():
+    model = _build(
+        'dynamicdet/'
+        'dynamicdet-faster-rcnn_r18-tiny-live-connections_3e_synthetic-mixed.py'
+    )
+    norms = [
+        conn[-1].weight for per in model.backbone.connections for conn in per
+    ]
+    assert all(bool((w != 0).all()) for w in norms)
+    assert all(not bool(w.any())
+               for per in _build(TWO_STAGE).backbone.connections
+               for w in (conn[-1].weight for conn in per))
+
+
 def test_deep_stem_resnet_variant_is_supported():
     cascade = CascadeBackbone(
         dict(TINY_RESNET, type='ResNetV1d', stem_channels=8))
