@@ -107,26 +107,17 @@ def main(argv=None) -> list[dict]:
     args = parse_args(argv)
     import mmdet_dynmoe  # noqa: F401
     from mmdet_dynmoe.dynamic_dino import team_size_table
+    from mmdet_dynmoe.engine import over_checkpoints, run_names, runs_legend
 
-    many = len(args.checkpoints) > 1
-    summaries = []
-    for i, checkpoint in enumerate(args.checkpoints):
-        if many:
-            print(
-                f'[{i + 1}/{len(args.checkpoints)}] {checkpoint}', flush=True)
-        out = osp.join(args.out, f'run{i}') if many else args.out
-        summaries.append(
-            analyze(args.config, checkpoint, out, args.max_images,
-                    args.coverage))
-    if many:
-        table = team_size_table(summaries,
-                                [f'run{i}' for i in range(len(summaries))])
-        runs = '\n'.join(f'- run{i}: `{c}`'
-                         for i, c in enumerate(args.checkpoints))
+    summaries = over_checkpoints(
+        args.checkpoints, args.out, lambda checkpoint, out: analyze(
+            args.config, checkpoint, out, args.max_images, args.coverage))
+    if len(summaries) > 1:
+        table = team_size_table(summaries, run_names(args.checkpoints))
         text = (f'Mean team size per MoE layer (partners covering '
                 f'{args.coverage:.0%} of an expert\'s co-activations, '
                 f'load-weighted; mean +- sample std over runs):\n\n{table}'
-                f'\n\n{runs}\n')
+                f'\n\n{runs_legend(args.checkpoints)}\n')
         with open(osp.join(args.out, 'team_sizes.md'), 'w') as f:
             f.write(text)
         print(text)

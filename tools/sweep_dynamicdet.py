@@ -31,7 +31,6 @@ gain or a loss only when it exceeds the seeds' spread
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import os.path as osp
@@ -46,9 +45,10 @@ from mmdet_dynmoe.dynamicdet import path_flops, threshold_for_hard_ratio
 from mmdet_dynmoe.dynamicdet.routing_evaluation import (
     evaluate_choice, hard_mask, largest_fraction, load_dynamic_detector,
     measure_threshold_latencies, per_image_loss_gaps, run_both_paths)
+from mmdet_dynmoe.engine import over_checkpoints, runs_legend
 from mmdet_dynmoe.engine.speed_measurement import (first_images,
                                                    preprocessed_val_batches)
-from mmdet_dynmoe.evaluation import paired_comparison, spearman
+from mmdet_dynmoe.evaluation import mean_std, paired_comparison, spearman
 
 RATIOS = [i / 10 for i in range(11)]
 
@@ -84,7 +84,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.random_draws < 1:
         parser.error(f'--random-draws {args.random_draws}: must be >= 1')
-    args.checkpoint = args.checkpoints[0]
     return args
 
 
@@ -275,12 +274,6 @@ SEED_KEYS = ('ap', 'random_router_ap', 'oracle_router_ap', 'latency_ms',
              'gflops', 'measured_hard_ratio')
 
 
-def _mean_std(values: list[float]) -> dict:
-    return dict(
-        mean=float(np.mean(values)),
-        std=float(np.std(values, ddof=1)) if len(values) > 1 else 0.0)
-
-
 def seeds_summary(summaries: list[dict]) -> dict:
     """Per ratio: each figure's mean and sample std over the runs, and the
     learned minus the random router paired by run."""
@@ -290,7 +283,7 @@ def seeds_summary(summaries: list[dict]) -> dict:
         row = dict(hard_ratio=ratio)
         for key in SEED_KEYS:
             if all(key in r for r in per_run):
-                row[key] = _mean_std([r[key] for r in per_run])
+                row[key] = mean_std([r[key] for r in per_run])
         row['learned_minus_random'] = paired_comparison(
             [r['ap'] for r in per_run],
             [r['random_router_ap'] for r in per_run])
@@ -301,7 +294,7 @@ def seeds_summary(summaries: list[dict]) -> dict:
         rows=rows)
     for key in ('spearman_easiness_loss_gap', 'spearman_easiness_difficulty'):
         if all(key in s for s in summaries):
-            out[key] = _mean_std([s[key] for s in summaries])
+            out[key] = mean_std([s[key] for s in summaries])
     return out
 
 
@@ -376,23 +369,20 @@ def plot_seeds(summary: dict, path: str, title: str) -> None:
 def main(argv=None) -> list[dict]:
     """Sweep every checkpoint; with several, also the seeds summary."""
     args = parse_args(argv)
-    many = len(args.checkpoints) > 1
-    root, summaries = args.out, []
-    for i, checkpoint in enumerate(args.checkpoints):
-        if many:
-            print(
-                f'[{i + 1}/{len(args.checkpoints)}] {checkpoint}', flush=True)
-        run = copy.copy(args)
-        run.checkpoint = checkpoint
-        run.out = osp.join(root, f'run{i}') if many else root
-        summaries.append(sweep(run))
-    if many:
+    root = args.out
+
+    def run(checkpoint: str, out: str) -> dict:
+        return sweep(
+            argparse.Namespace(
+                **dict(vars(args), checkpoint=checkpoint, out=out)))
+
+    summaries = over_checkpoints(args.checkpoints, root, run)
+    if len(summaries) > 1:
         summary = seeds_summary(summaries)
         text = (f'{seeds_table(summary)}\n\nMean +- sample std over '
                 f'{len(summaries)} runs; learned - random is paired by run '
                 '(a gain or loss when its mean exceeds its std).\n\n' +
-                '\n'.join(f'- run{i}: `{c}`'
-                          for i, c in enumerate(args.checkpoints)) + '\n')
+                runs_legend(args.checkpoints) + '\n')
         with open(osp.join(root, 'seeds.md'), 'w') as f:
             f.write(text)
         with open(osp.join(root, 'seeds.json'), 'w') as f:

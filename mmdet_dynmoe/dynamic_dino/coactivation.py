@@ -9,11 +9,12 @@ teams; one whose experts spread over many partners mixes freely.
 """
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+
+from mmdet_dynmoe.evaluation.seed_comparison import mean_std
 
 
 @dataclass
@@ -124,8 +125,9 @@ def team_size_table(runs: list[dict[str, dict]], names: list[str]) -> str:
     for layer in layers:
         sizes = [run[layer]['mean_team_size'] for run in runs]
         if len(sizes) > 1:
-            spread = f'{statistics.fmean(sizes):.2f} +- ' \
-                f'{statistics.stdev(sizes):.2f} ({len(sizes)})'
+            stats = mean_std(sizes)
+            spread = f'{stats["mean"]:.2f} +- {stats["std"]:.2f} ' \
+                f'({len(sizes)})'
         else:
             spread = f'{sizes[0]:.2f} (1 run)'
         lines.append(f'| {layer} | ' + ' | '.join(f'{v:.2f}' for v in sizes) +

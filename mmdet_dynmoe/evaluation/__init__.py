@@ -2,8 +2,9 @@
 comparison over seeds."""
 from .per_dataset_metric import PerDatasetMetric, to_dataset_space
 from .rank_correlation import spearman
-from .seed_comparison import paired_comparison
+from .seed_comparison import mean_std, paired_comparison
 
 __all__ = [
-    'PerDatasetMetric', 'paired_comparison', 'spearman', 'to_dataset_space'
+    'PerDatasetMetric', 'mean_std', 'paired_comparison', 'spearman',
+    'to_dataset_space'
 ]

@@ -14,6 +14,15 @@ from typing import Sequence
 VERDICTS = ('gain', 'loss', 'no difference', 'one run')
 
 
+def mean_std(values: Sequence[float]) -> dict:
+    """``mean`` and sample ``std`` of the values (std 0.0 for one value)."""
+    if not values:
+        raise ValueError('mean_std: no values')
+    return dict(
+        mean=statistics.fmean(values),
+        std=statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
 def paired_comparison(a: Sequence[float], b: Sequence[float]) -> dict:
     """``a - b`` per seed, summarised.
 
@@ -36,8 +45,8 @@ def paired_comparison(a: Sequence[float], b: Sequence[float]) -> dict:
                          'need the same seeds on both sides')
     diffs = [x - y for x, y in zip(a, b)]
     n = len(diffs)
-    mean = statistics.fmean(diffs)
-    std = statistics.stdev(diffs) if n > 1 else 0.0
+    spread = mean_std(diffs)
+    mean, std = spread['mean'], spread['std']
     t = p = None
     if n > 1 and std > 0:
         import scipy.stats  # mmdet's requirement; see rank_correlation.py
