@@ -52,6 +52,11 @@ def _check_detector_type(detector_type: str) -> None:
             '(one-stage) or FasterRCNN (two-stage)')
 
 
+def _check_path(path: int) -> None:
+    if path not in (1, 2):
+        raise ValueError(f'path={path!r} must be 1 or 2')
+
+
 @MODELS.register_module()
 class DynamicDetector(BaseDetector):
     """DynamicDet: cascaded dual detectors with an adaptive router.
@@ -319,6 +324,35 @@ class DynamicDetector(BaseDetector):
                 results[i] = pred
         return results
 
+    def predict_path(self,
+                     batch_inputs: Tensor,
+                     batch_data_samples: SampleList,
+                     path: int,
+                     rescale: bool = True) -> SampleList:
+        """One static detector on every image, without the router.
+
+        Path 1 is backbone 1 + detector 1, path 2 the cascade (backbone 1 +
+        backbone 2 + detector 2): the static models that :meth:`predict` at
+        threshold 0 and 1 is measured against (same predictions, plus the
+        router's cost).
+
+        Args:
+            batch_inputs: (N, 3, H, W).
+            path: 1 or 2.
+
+        Returns:
+            The samples with ``pred_instances``, in input order.
+        """
+        _check_path(path)
+        first = self.backbone.forward_first(batch_inputs)
+        if path == 1:
+            return self.detector1.predict(
+                self.backbone.select_outputs(first), batch_data_samples,
+                rescale)
+        return self.detector2.predict(
+            self.backbone.forward_second(batch_inputs, first),
+            batch_data_samples, rescale)
+
     def _forward(
         self,
         batch_inputs: Tensor,
@@ -346,8 +380,7 @@ class DynamicDetector(BaseDetector):
             path: 1 (backbone 1 + router + detector 1) or 2 (backbone 1 +
                 router + backbone 2 + detector 2).
         """
-        if path not in (1, 2):
-            raise ValueError(f'path={path!r} must be 1 or 2')
+        _check_path(path)
         first = self.backbone.forward_first(batch_inputs)
         scores = self.router_scores(first)
         if path == 1:

@@ -31,10 +31,11 @@ class DynamicDetReportHook(Hook):
     - ``dynamicdet/latency_ms``: mean time per image of the model's
       forward in predict mode (routing, both detectors' inference and
       post-processing; what tools/calibrate_dynamicdet.py times and its
-      ``--target-latency`` means), synchronized on CUDA;
+      ``--target-latency`` means), synchronized on CUDA, after ``warmup``
+      untimed batches as in the calibration;
     - ``dynamicdet/latency_wall_ms``: mean wall time per image of a whole
       test iteration (data preprocessing and ``metric.process`` too),
-      data-loading workers running alongside;
+      data-loading workers running alongside, after the same warm-up;
     - ``dynamicdet/gflops_path1``, ``/gflops_path2`` and
       ``/gflops_mean``: FLOPs per image of each path (first test image's
       size) and their mean at the measured hard ratio;
@@ -46,15 +47,19 @@ class DynamicDetReportHook(Hook):
         calibration: ``'auto'`` (the file next to the loaded checkpoint),
             a path, or None to keep ``model.threshold``.
         flops: count FLOPs per path (one traced forward per path).
+        warmup: first test batches left out of the latencies (the first
+            calls at a new input shape set up kernels and allocations).
     """
 
     priority = 'NORMAL'
 
     def __init__(self,
                  calibration: Optional[str] = 'auto',
-                 flops: bool = True) -> None:
+                 flops: bool = True,
+                 warmup: int = 1) -> None:
         self.calibration = calibration
         self.flops = flops
+        self.warmup = warmup
 
     def before_test(self, runner) -> None:
         model = unwrap(runner.model)
@@ -64,8 +69,9 @@ class DynamicDetReportHook(Hook):
             print_log(
                 f'DynamicDet: threshold {model.threshold:.4f} from {path}',
                 logger='current')
-        self._seconds = 0.0
-        self._predict_seconds = 0.0
+        # [all batches, after the warm-up]: [wall s, predict s, images]
+        self._timed = ([0.0, 0.0, 0], [0.0, 0.0, 0])
+        self._predict_last = 0.0
         self._images = 0
         self._hard = 0
         self._scores: list[float] = []
@@ -85,7 +91,7 @@ class DynamicDetReportHook(Hook):
     def _predict_end(self, module, args, kwargs, output) -> None:
         if kwargs.get('mode') == 'predict':
             synchronize(module)
-            self._predict_seconds += time.perf_counter() - self._predict_begin
+            self._predict_last = time.perf_counter() - self._predict_begin
 
     def before_test_iter(self,
                          runner,
@@ -100,7 +106,14 @@ class DynamicDetReportHook(Hook):
                         data_batch=None,
                         outputs=None) -> None:
         synchronize(unwrap(runner.model))
-        self._seconds += time.perf_counter() - self._start
+        wall = time.perf_counter() - self._start
+        # all batches, and those after the warm-up (reported unless a run
+        # has only warm-up batches)
+        for timed in self._timed[:1 if batch_idx < self.warmup else 2]:
+            timed[0] += wall
+            timed[1] += self._predict_last
+            timed[2] += len(outputs or [])
+        self._predict_last = 0.0
         for sample in outputs or []:
             self._images += 1
             self._hard += int(sample.routed_to == 2)
@@ -121,12 +134,13 @@ class DynamicDetReportHook(Hook):
             return
         model = unwrap(runner.model)
         hard = self._hard / self._images
+        seconds, predict_seconds, timed = \
+            self._timed[1] if self._timed[1][2] else self._timed[0]
         report = {
             'dynamicdet/threshold': model.threshold,
             'dynamicdet/hard_ratio': hard,
-            'dynamicdet/latency_ms':
-            1000 * self._predict_seconds / self._images,
-            'dynamicdet/latency_wall_ms': 1000 * self._seconds / self._images,
+            'dynamicdet/latency_ms': 1000 * predict_seconds / timed,
+            'dynamicdet/latency_wall_ms': 1000 * seconds / timed,
         }
         if self._path_flops:
             g1, g2 = (self._path_flops[p] / 1e9 for p in (1, 2))

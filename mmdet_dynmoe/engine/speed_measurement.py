@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import io
 import logging
 import time
@@ -29,8 +30,13 @@ from .timing import synchronize
 def preprocessed_val_batches(
         model: nn.Module,
         cfg: Config,
-        max_images: Optional[int] = None) -> tuple[list, dict]:
+        max_images: Optional[int] = None,
+        batch_size: Optional[int] = None) -> tuple[list, dict]:
     """The validation set preprocessed once, and its ``dataset_meta``.
+
+    Args:
+        max_images: stop after the batch that reaches this many images.
+        batch_size: in place of ``cfg.val_dataloader.batch_size``.
 
     Returns:
         (batches, dataset_meta): each batch the data preprocessor's dict
@@ -38,6 +44,8 @@ def preprocessed_val_batches(
     """
     loader_cfg = copy.deepcopy(cfg.val_dataloader)
     loader_cfg.update(num_workers=0, persistent_workers=False)
+    if batch_size is not None:
+        loader_cfg.batch_size = batch_size
     loader = Runner.build_dataloader(loader_cfg)
     batches, seen = [], 0
     with torch.no_grad():
@@ -148,32 +156,58 @@ def headline_ap(metrics: dict, key: Optional[str] = None) -> float:
     return 0.0
 
 
+#: ``predict(inputs, data_samples)``: what a timing runs on each batch
+Predict = Callable[[torch.Tensor, list], Any]
+
+
 @torch.no_grad()
 def batch_seconds(model: nn.Module,
                   batches: list,
-                  warmup: int = 1) -> list[float]:
-    """Seconds of ``model.predict`` on each of ``batches``, after
-    ``warmup`` untimed batches."""
+                  warmup: int = 1,
+                  predict: Optional[Predict] = None) -> list[float]:
+    """Seconds of ``predict`` (default ``model.predict``) on each of
+    ``batches``, after ``warmup`` untimed batches."""
+    predict = predict or model.predict
     for batch in batches[:warmup]:
-        model.predict(batch['inputs'], copy.deepcopy(batch['data_samples']))
+        predict(batch['inputs'], copy.deepcopy(batch['data_samples']))
     seconds = []
     for batch in batches:
         samples = copy.deepcopy(batch['data_samples'])
         synchronize(model)
         start = time.perf_counter()
-        model.predict(batch['inputs'], samples)
+        predict(batch['inputs'], samples)
         synchronize(model)
         seconds.append(time.perf_counter() - start)
     return seconds
 
 
-def _images(batches: list) -> int:
+def images_in(batches: list) -> int:
+    """Number of images in ``batches`` (at least 1)."""
     return max(sum(len(b['data_samples']) for b in batches), 1)
 
 
 def latency_ms(model: nn.Module, batches: list, warmup: int = 1) -> float:
     """Mean milliseconds per image of ``model.predict`` over ``batches``."""
-    return 1000 * sum(batch_seconds(model, batches, warmup)) / _images(batches)
+    return 1000 * sum(batch_seconds(model, batches,
+                                    warmup)) / images_in(batches)
+
+
+def interleaved_seconds(
+        runs: Sequence[Callable[[], list[float]]],
+        repeats: int = 3,
+        progress: Optional[Callable[[], None]] = None) -> list[float]:
+    """Total seconds of each run (a callable timing its batches, e.g. a
+    :func:`batch_seconds`): every run once per round, ``repeats`` rounds;
+    each batch's fastest round is kept, so a burst of load from another
+    process costs only the batches it hit, in the round it hit them, and
+    biases no run against another."""
+    rounds: list[list[list[float]]] = [[] for _ in runs]
+    for _ in range(repeats):
+        for run, timed in zip(runs, rounds):
+            timed.append(run())
+            if progress is not None:
+                progress()
+    return [sum(map(min, zip(*timed))) for timed in rounds]
 
 
 def interleaved_latencies(
@@ -182,21 +216,17 @@ def interleaved_latencies(
         batches: list,
         repeats: int = 3,
         progress: Optional[Callable[[], None]] = None) -> list[float]:
-    """Ms per image at each knob setting: every setting timed once per
-    round, ``repeats`` rounds; each batch's fastest round is kept, so a
-    burst of load from another process costs only the batches it hit, in
-    the round it hit them, and biases no setting against another."""
-    runs: list[list[list[float]]] = [[] for _ in settings]
-    for _ in range(repeats):
-        for knobs, rounds in zip(settings, runs):
-            rounds.append(
-                at_setting(model, knobs,
-                           lambda: batch_seconds(model, batches)))
-            if progress is not None:
-                progress()
+    """Ms per image at each knob setting, timed by
+    :func:`interleaved_seconds` (each batch's fastest of ``repeats``
+    interleaved rounds)."""
+    runs = [
+        functools.partial(at_setting, model, knobs,
+                          functools.partial(batch_seconds, model, batches))
+        for knobs in settings
+    ]
     return [
-        1000 * sum(map(min, zip(*rounds))) / _images(batches)
-        for rounds in runs
+        1000 * seconds / images_in(batches)
+        for seconds in interleaved_seconds(runs, repeats, progress)
     ]
 
 

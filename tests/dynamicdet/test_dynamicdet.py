@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import json
 import os.path as osp
+import time
 import warnings
 
 import numpy as np
@@ -117,11 +118,10 @@ def test_zero_initialised_connections_start_backbone2_as_plain_backbone():
         torch.testing.assert_close(composed, alone)
 
 
-def test_live_connections_config_starts_backbone2_reading_backbone1():
-    model = _build(
-        'dynamicdet/'
-        'dynamicdet-faster-rcnn_r18-tiny-live-connections_3e_synthetic-mixed.py'
-    )
+@pytest.mark.parametrize('detector', ['faster-rcnn', 'retinanet'])
+def test_live_connections_config_starts_backbone2_reading_backbone1(detector):
+    model = _build(f'dynamicdet/dynamicdet-{detector}_r18-tiny-live-'
+                   'connections_3e_synthetic-mixed.py')
     norms = [
         conn[-1].weight for per in model.backbone.connections for conn in per
     ]
@@ -237,6 +237,28 @@ def test_step1_then_step2_train_and_test_one_and_two_stage(
     # is the new buffer of step 2.
     assert changed == {'difficulty_router', 'loss_gap'}
     assert len(runner.model.loss_gap) == 4  # 2 iterations x 2 images
+
+
+@pytest.mark.parametrize('warmup', [0, 1])
+def test_test_latency_leaves_out_the_warm_up_batches(warmup, tiny_synthetic,
+                                                     tmp_path):
+    cfg = _tiny_runner_cfg(ONE_STAGE, tiny_synthetic, str(tmp_path))
+    for hook in cfg.custom_hooks:
+        if hook['type'] == 'DynamicDetReportHook':
+            hook.update(warmup=warmup, flops=False)
+    runner = Runner.from_cfg(cfg)
+    first = []
+
+    def slow_first_predict(module, args, kwargs, output):  # inside the timing
+        if kwargs.get('mode') == 'predict' and not first:
+            first.append(time.sleep(1.0))
+
+    runner.model.register_forward_hook(slow_first_predict, with_kwargs=True)
+    metrics = runner.test()  # 12 images, 6 batches of 2
+    # the first batch's extra second is 1000 / 12 ms per image over all
+    slow = 1000 / 12
+    for key in ('dynamicdet/latency_ms', 'dynamicdet/latency_wall_ms'):
+        assert (metrics[key] > slow) == (warmup == 0), key
 
 
 def test_step2_freezes_all_but_router_and_keeps_the_rest_in_eval():
@@ -426,6 +448,23 @@ def test_thresholds_0_and_1_send_every_image_to_one_detector(tiny_synthetic):
     data = _batch(tiny_synthetic, model, training=False, num=3)
     assert {s.routed_to for s in _predict(model, data, 0.0)} == {1}
     assert {s.routed_to for s in _predict(model, data, 1.0)} == {2}
+
+
+def test_static_paths_predict_what_the_dynamic_model_does_at_0_and_1(
+        tiny_synthetic):
+    model = _predictable(_build(zero_init_connections=False))
+    data = _batch(tiny_synthetic, model, training=False, num=3)
+    for path, threshold in ((1, 0.0), (2, 1.0)):
+        with torch.no_grad():
+            static = model.predict_path(data['inputs'],
+                                        copy.deepcopy(data['data_samples']),
+                                        path)
+        for alone, routed in zip(static, _predict(model, data, threshold)):
+            assert len(alone.pred_instances) > 0
+            torch.testing.assert_close(alone.pred_instances.bboxes,
+                                       routed.pred_instances.bboxes)
+    with pytest.raises(ValueError, match='path=3 must be 1 or 2'):
+        model.predict_path(data['inputs'], data['data_samples'], 3)
 
 
 class _ScoreSum(BaseMetric):
@@ -726,6 +765,36 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
     assert -1.0 <= summary['spearman_easiness_loss_gap'] <= 1.0
     for band in summary['bands'].values():
         assert band['num_images'] > 0 and 0 <= band['to_detector2_at_50'] <= 1
+
+
+def test_batch_benchmark_times_both_sizes_at_one_routing(
+        tiny_synthetic, tmp_path):
+    model = _predictable(_build())
+    ckpt = str(tmp_path / 'tiny.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
+    bench = load_tool('benchmark_dynamicdet')
+    out = str(tmp_path / 'bench.json')
+    result = bench.benchmark(
+        bench.parse_args([
+            osp.join(REPO_ROOT, 'configs', ONE_STAGE), ckpt, '--batch-sizes',
+            '1', '3', '--max-images', '5', '--repeats', '1', '--out', out,
+            '--cfg-options', f'val_dataloader.dataset.data_root='
+            f'{tiny_synthetic}', 'model.backbone.base_channels=8',
+            'model.neck.in_channels=[16,32,64]'
+        ]))
+    assert result['num_images'] == 5  # batches of 3 trimmed to 5 images
+    rows = {(r['batch_size'], r['setting']): r for r in result['rows']}
+    assert len(rows) == 10
+    for size in (1, 3):
+        assert rows[(size, 'dynamic, 0 % hard')]['hard_ratio'] == 0.0
+        assert rows[(size, 'dynamic, 100 % hard')]['hard_ratio'] == 1.0
+        # each size's own threshold reaches the ratio: round(2.5) of 5
+        assert rows[(size, 'dynamic, 50 % hard')]['hard_ratio'] == 2 / 5
+        assert all(r['images_per_s'] > 0 for r in result['rows'])
+    assert result['speedup'][1] == 1.0
+    assert json.load(open(out))['rows'] == result['rows']
+    with pytest.raises(SystemExit):
+        bench.parse_args([ONE_STAGE, '--hard-ratio', '1.5'])
 
 
 def test_paired_comparison_calls_a_difference_only_beyond_the_spread():

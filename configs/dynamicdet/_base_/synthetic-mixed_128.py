@@ -28,7 +28,10 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         **_base_.synthetic_mixed_val, test_mode=True, pipeline=test_pipeline))
-test_dataloader = val_dataloader
+# DynamicDet: the test run reports the model's time per image (latency_ms, what
+# a --target-latency means). On a CPU, loading workers would share the cores
+# with the timed model: the test loads between the timed batches.
+test_dataloader = dict(val_dataloader, num_workers=0, persistent_workers=False)
 val_evaluator = dict(
     type='CocoMetric',
     ann_file=data_root + 'annotations/mixed_val.json',
