@@ -4,8 +4,8 @@ from __future__ import annotations
 import copy
 import json
 import os.path as osp
-import time
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -241,24 +241,28 @@ def test_step1_then_step2_train_and_test_one_and_two_stage(
 
 @pytest.mark.parametrize('warmup', [0, 1])
 def test_test_latency_leaves_out_the_warm_up_batches(warmup, tiny_synthetic,
-                                                     tmp_path):
+                                                     tmp_path, monkeypatch):
+    from mmdet_dynmoe.dynamicdet import report_hook
     cfg = _tiny_runner_cfg(ONE_STAGE, tiny_synthetic, str(tmp_path))
     for hook in cfg.custom_hooks:
         if hook['type'] == 'DynamicDetReportHook':
             hook.update(warmup=warmup, flops=False)
     runner = Runner.from_cfg(cfg)
-    first = []
+    # the hook's clock moves only by what each predict "costs": 1 s for the
+    # first batch, 20 ms for each other one
+    clock = [0.0]
+    monkeypatch.setattr(report_hook, 'time',
+                        SimpleNamespace(perf_counter=lambda: clock[0]))
 
-    def slow_first_predict(module, args, kwargs, output):  # inside the timing
-        if kwargs.get('mode') == 'predict' and not first:
-            first.append(time.sleep(1.0))
+    def cost(module, args, kwargs, output):  # inside the hook's timing
+        if kwargs.get('mode') == 'predict':
+            clock[0] += 1.0 if clock[0] == 0 else 0.02
 
-    runner.model.register_forward_hook(slow_first_predict, with_kwargs=True)
+    runner.model.register_forward_hook(cost, with_kwargs=True)
     metrics = runner.test()  # 12 images, 6 batches of 2
-    # the first batch's extra second is 1000 / 12 ms per image over all
-    slow = 1000 / 12
-    for key in ('dynamicdet/latency_ms', 'dynamicdet/latency_wall_ms'):
-        assert (metrics[key] > slow) == (warmup == 0), key
+    expected = 10.0 if warmup else 1000 * (1.0 + 5 * 0.02) / 12
+    assert metrics['dynamicdet/latency_ms'] == pytest.approx(expected)
+    assert metrics['dynamicdet/latency_wall_ms'] == pytest.approx(expected)
 
 
 def test_step2_freezes_all_but_router_and_keeps_the_rest_in_eval():

@@ -8,6 +8,8 @@
 #                 bash tools/dev/gpu_moe_check.sh run
 #   if device time is left, a second call while the machine is warm:
 #                 bash tools/dev/gpu_moe_check.sh compile
+#   and/or (DynamicDet's batched routing, ~2 min once mmcv is built):
+#                 bash tools/dev/gpu_moe_check.sh dynamicdet
 #
 # `run` installs the staged stack (../shared/gpu/README.md: builds mmcv's
 # CUDA ops, ~4.5 min on a fresh machine), runs tests/moe/test_moe_engine_cuda.py
@@ -40,6 +42,25 @@ compile)  # torch.compile (inductor) at 8x900 and 2x900: ~2-3 min of compiling
   device_env
   python3 tools/benchmark_moe.py --device cuda --sizes 8x900 2x900 --modes compile \
     --paths auto grouped_mm dense 2>&1 | tee "$out/benchmark_compile.md" ;;
+dynamicdet)  # batched dynamic inference on CUDA (DynamicDet issue): images/s at
+  # batch 1 and 8 beside the static paths on 400 synthetic val images. Arguments:
+  # CONFIG:CKPT pairs (carry the checkpoints); none: both CPU step-1 configs with
+  # untrained weights (the batching mechanics; post-processing differs from trained)
+  device_env
+  python3 tools/make_synthetic.py /tmp/synthetic --seed 0 --num-train 1 --num-val 100 \
+    --num-zeroshot 0 --if-missing | tail -1
+  shift
+  models=("$@")
+  [ ${#models[@]} -gt 0 ] || models=(
+    configs/dynamicdet/dynamicdet-retinanet_r18-tiny_3e_synthetic-mixed.py
+    configs/dynamicdet/dynamicdet-faster-rcnn_r18-tiny_3e_synthetic-mixed.py)
+  for i in "${!models[@]}"; do
+    IFS=: read -r config ckpt <<< "${models[$i]}"
+    echo "## $config ${ckpt:-(untrained)}" | tee -a "$out/dynamicdet.md"
+    DYNMOE_SYNTHETIC_ROOT=/tmp/synthetic/ python3 tools/benchmark_dynamicdet.py \
+      "$config" $ckpt --device cuda --batch-sizes 1 8 --hard-ratio 0.5 --max-images 400 \
+      --out "$out/dynamicdet_$i.json" 2>&1 | grep -v -i warn | tail -14 | tee -a "$out/dynamicdet.md"
+  done ;;
 *)
-  echo "usage: $0 stage|run|compile" >&2; exit 2 ;;
+  echo "usage: $0 stage|run|compile|dynamicdet" >&2; exit 2 ;;
 esac
