@@ -21,6 +21,12 @@ product of the given lists; ``--one-at-a-time`` sweeps each knob alone. Example:
         configs/moe/moe-dino_r18-tiny-n4k2_3e_synthetic-mixed.py \\
         work_dirs/moe-dino_r18-tiny-n4k2_3e_synthetic-mixed/epoch_3.pth \\
         --out work_dirs/speed_sweep
+
+Several checkpoints (one per training seed) are each swept into
+``OUT/run<i>/``; ``OUT/seeds.md`` and ``seeds.json`` then give, per knob,
+what it saves at the full model's AP minus ``--ap-drop`` as mean +- std over
+the seeds (a seed where no setting keeps that AP saves 0), with each seed's
+chosen setting.
 """
 from __future__ import annotations
 
@@ -38,9 +44,10 @@ from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
 import mmdet_dynmoe  # noqa: F401  (registers our detectors)
-from mmdet_dynmoe.engine import load_model
+from mmdet_dynmoe.engine import load_model, over_checkpoints, runs_legend
 from mmdet_dynmoe.engine import speed_measurement as measure
 from mmdet_dynmoe.engine.speed_knobs import parse_knob_grid, speed_knobs
+from mmdet_dynmoe.evaluation import mean_std
 
 #: knobs whose value applies the same compute to every input
 STATIC_KNOBS = ('decoder_depth', 'test_top_k')
@@ -51,11 +58,13 @@ AXES = (('decoder_depth', 'decoder_exit'), ('test_top_k', 'test_top_p'))
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
-    parser.add_argument('checkpoint')
+    parser.add_argument(
+        'checkpoints', nargs='+', help='one or more checkpoints (seeds)')
     parser.add_argument(
         '--out',
         default='work_dirs/speed_sweep',
-        help='folder for sweep.json and sweep.png')
+        help='folder for sweep.json and sweep.png (run<i>/ of each '
+        'checkpoint and seeds.md / seeds.json with several)')
     parser.add_argument(
         '--knob',
         action='append',
@@ -157,8 +166,9 @@ def label(knobs: dict) -> str:
     return ', '.join(parts) or 'full'
 
 
-def sweep(args: argparse.Namespace) -> dict:
-    model, cfg, _ = load_model(args.config, args.checkpoint, args.cfg_options,
+def sweep(args: argparse.Namespace, checkpoint: str, out: str) -> dict:
+    """Sweep one checkpoint into ``out``; returns its summary."""
+    model, cfg, _ = load_model(args.config, checkpoint, args.cfg_options,
                                args.device)
     available = speed_knobs(model)
     available.pop('threshold', None)
@@ -216,7 +226,7 @@ def sweep(args: argparse.Namespace) -> dict:
             point[f'pareto_{cost}'] = flag
     summary = dict(
         config=args.config,
-        checkpoint=args.checkpoint,
+        checkpoint=checkpoint,
         device=f'{args.device} ({platform.processor() or platform.machine()}'
         f', {torch.get_num_threads()} threads)',
         date=time.strftime('%Y-%m-%d'),
@@ -225,11 +235,11 @@ def sweep(args: argparse.Namespace) -> dict:
         batch_size=cfg.val_dataloader.batch_size,
         points=points,
         savings=savings_at_ap_drop(points, args.ap_drop))
-    os.makedirs(args.out, exist_ok=True)
-    with open(osp.join(args.out, 'sweep.json'), 'w') as f:
+    os.makedirs(out, exist_ok=True)
+    with open(osp.join(out, 'sweep.json'), 'w') as f:
         json.dump(summary, f, indent=2)
-    plot(points, osp.join(args.out, 'sweep.png'),
-         f'{osp.basename(args.config)} ({args.checkpoint})')
+    plot(points, osp.join(out, 'sweep.png'),
+         f'{osp.basename(args.config)} ({checkpoint})')
     print(f'{"setting":<40} {"AP":>6} {"ms/img":>8} {"GFLOPs":>8} layers')
     for p in points:
         front = '*' if p['pareto_latency_ms'] else ' '
@@ -237,7 +247,7 @@ def sweep(args: argparse.Namespace) -> dict:
             f'{p["mean_decoder_layers"]:.2f}'
         print(f'{front}{p["label"]:<39} {100 * p["ap"]:6.1f} '
               f'{p["latency_ms"]:8.2f} {p["gflops"]:8.3f} {layers}')
-    print(f'* on the AP-latency Pareto front; wrote {args.out}/sweep.json '
+    print(f'* on the AP-latency Pareto front; wrote {out}/sweep.json '
           'and sweep.png')
     print(f'per knob, the cheapest setting within {args.ap_drop} AP of the '
           'full model:')
@@ -272,6 +282,72 @@ def savings_at_ap_drop(points: list, drop: float) -> dict:
             latency_saved=1 - best['latency_ms'] / full['latency_ms'],
             gflops_saved=1 - best['gflops'] / full['gflops'])
     return out
+
+
+def seeds_savings(summaries: list[dict]) -> dict:
+    """What each knob saves over several runs (seeds) of one config.
+
+    Returns:
+        ``full``: the full model's ``ap`` / ``latency_ms`` / ``gflops`` as
+        :func:`mean_std`; ``knobs``: per knob, ``latency_saved`` and
+        ``gflops_saved`` as :func:`mean_std` over the runs (0 for a run where
+        no setting of it keeps the AP) and ``settings``, each run's choice
+        (None: none kept it).
+    """
+    full = {
+        key: mean_std([s['points'][0][key] for s in summaries])
+        for key in ('ap', 'latency_ms', 'gflops')
+    }
+    knobs = {}
+    for name in dict.fromkeys(k for s in summaries for k in s['savings']):
+        rows = [s['savings'].get(name) for s in summaries]
+        knobs[name] = dict(
+            settings=[None if r is None else r['label'] for r in rows],
+            **{
+                key: mean_std([0.0 if r is None else r[key] for r in rows])
+                for key in ('latency_saved', 'gflops_saved')
+            })
+    return dict(full=full, knobs=knobs)
+
+
+def seeds_table(summary: dict, ap_drop: float) -> str:
+    """Markdown of :func:`seeds_savings`."""
+
+    def pm(stat: dict, scale: float = 100.0, unit: str = '') -> str:
+        return (f'{scale * stat["mean"]:.1f}{unit} +- '
+                f'{scale * stat["std"]:.1f}{unit}')
+
+    full = summary['full']
+    lines = [
+        f'Full model: AP {pm(full["ap"])}, {pm(full["latency_ms"], 1)} '
+        f'ms/img, {pm(full["gflops"], 1)} GFLOPs.', '',
+        f'| knob | latency saved at AP - {ap_drop} | GFLOPs saved | '
+        'setting per seed |', '|---|---:|---:|---|'
+    ]
+    for name, row in summary['knobs'].items():
+        settings = ', '.join(s or 'none' for s in row['settings'])
+        lines.append(f'| `{name}` | {pm(row["latency_saved"], unit=" %")} | '
+                     f'{pm(row["gflops_saved"], unit=" %")} | {settings} |')
+    return '\n'.join(lines)
+
+
+def main(argv=None) -> list[dict]:
+    """Sweep every checkpoint; with several, also the seeds summary."""
+    args = parse_args(argv)
+    summaries = over_checkpoints(args.checkpoints, args.out,
+                                 lambda ckpt, out: sweep(args, ckpt, out))
+    if len(summaries) > 1:
+        summary = seeds_savings(summaries)
+        text = (f'{seeds_table(summary, args.ap_drop)}\n\nMean +- sample '
+                f'std over {len(summaries)} runs of `{args.config}`; a run '
+                'where no setting of a knob keeps the AP saves 0.\n\n' +
+                runs_legend(args.checkpoints) + '\n')
+        with open(osp.join(args.out, 'seeds.md'), 'w') as f:
+            f.write(text)
+        with open(osp.join(args.out, 'seeds.json'), 'w') as f:
+            json.dump(summary, f, indent=2)
+        print(f'\n{text}wrote {args.out}/seeds.md and seeds.json')
+    return summaries
 
 
 def plot(points: list, path: str, title: str) -> None:
@@ -322,4 +398,4 @@ def plot(points: list, path: str, title: str) -> None:
 
 
 if __name__ == '__main__':
-    sweep(parse_args())
+    main()

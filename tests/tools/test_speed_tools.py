@@ -6,6 +6,7 @@ import json
 import os.path as osp
 
 import pytest
+import torch
 from mmengine.runner import Runner
 
 from mmdet_dynmoe.engine.speed_knobs import read_speed_file, speed_file
@@ -118,12 +119,11 @@ def test_sweep_counts_what_each_knob_skips_and_draws_the_front(
         tiny_moe, tmp_path):
     _, config, ckpt = tiny_moe
     out = str(tmp_path / 'sweep')
-    summary = sweep_speed.sweep(
-        sweep_speed.parse_args([
-            config, ckpt, '--knob', 'decoder_depth=none,1', '--knob',
-            'test_top_k=none,1', '--max-images', '4', '--repeats', '1',
-            '--flops-images', '1', '--out', out
-        ]))
+    summary, = sweep_speed.main([
+        config, ckpt, '--knob', 'decoder_depth=none,1', '--knob',
+        'test_top_k=none,1', '--max-images', '4', '--repeats', '1',
+        '--flops-images', '1', '--out', out
+    ])
     points = {p['label']: p for p in summary['points']}
     assert list(points) == [
         'full', 'test_top_k=1', 'decoder_depth=1',
@@ -140,6 +140,56 @@ def test_sweep_counts_what_each_knob_skips_and_draws_the_front(
     assert osp.isfile(osp.join(out, 'sweep.png'))
     with open(osp.join(out, 'sweep.json')) as f:
         assert len(json.load(f)['points']) == 4
+
+
+def test_seeds_savings_average_each_knob_and_count_a_miss_as_zero():
+
+    def run(full_ap, saved):
+        return dict(
+            points=[dict(ap=full_ap, latency_ms=20.0, gflops=1.0)],
+            savings=dict(
+                decoder_depth=None if saved is None else dict(
+                    label='decoder_depth=2',
+                    ap=full_ap,
+                    latency_saved=saved,
+                    gflops_saved=saved / 2)))
+
+    summary = sweep_speed.seeds_savings(
+        [run(0.50, 0.2), run(0.48, None),
+         run(0.49, 0.1)])
+    row = summary['knobs']['decoder_depth']
+    assert row['settings'] == ['decoder_depth=2', None, 'decoder_depth=2']
+    assert row['latency_saved']['mean'] == pytest.approx(0.1)
+    assert row['gflops_saved']['mean'] == pytest.approx(0.05)
+    assert row['latency_saved']['std'] == pytest.approx(0.1)
+    assert summary['full']['ap']['mean'] == pytest.approx(0.49)
+    assert '| `decoder_depth` | 10.0 % +- 10.0 % | 5.0 % +- 5.0 % | ' \
+        'decoder_depth=2, none, decoder_depth=2 |' in \
+        sweep_speed.seeds_table(summary, 0.5)
+
+
+@pytest.mark.slow
+def test_sweep_over_seeds_writes_each_run_and_the_mean_savings(
+        tiny_moe, tmp_path):
+    cfg, config, ckpt = tiny_moe
+    torch.manual_seed(1)  # a second "seed"
+    ckpt2 = save_initialised_checkpoint(cfg.model, str(tmp_path / 'b.pth'))
+    out = str(tmp_path / 'seeds')
+    summaries = sweep_speed.main([
+        config, ckpt, ckpt2, '--knob', 'test_top_k=none,1', '--max-images',
+        '4', '--repeats', '1', '--flops-images', '1', '--ap-drop', '100',
+        '--out', out
+    ])
+    assert [s['checkpoint'] for s in summaries] == [ckpt, ckpt2]
+    for i in range(2):
+        assert osp.isfile(osp.join(out, f'run{i}', 'sweep.json'))
+    with open(osp.join(out, 'seeds.json')) as f:
+        row = json.load(f)['knobs']['test_top_k']
+    saved = [s['savings']['test_top_k']['gflops_saved'] for s in summaries]
+    assert row['gflops_saved']['mean'] == pytest.approx(sum(saved) / 2)
+    assert all(x > 0 for x in saved)  # top-1 skips half the expert FLOPs
+    assert row['settings'] == ['test_top_k=1'] * 2
+    assert 'run1: `' in open(osp.join(out, 'seeds.md')).read()
 
 
 @pytest.mark.slow
