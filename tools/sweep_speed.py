@@ -313,14 +313,15 @@ def seeds_savings(summaries: list[dict]) -> dict:
 def seeds_table(summary: dict, ap_drop: float) -> str:
     """Markdown of :func:`seeds_savings`."""
 
-    def pm(stat: dict, scale: float = 100.0, unit: str = '') -> str:
-        return (f'{scale * stat["mean"]:.1f}{unit} +- '
-                f'{scale * stat["std"]:.1f}{unit}')
+    def pm(stat: dict, scale: float = 100.0, unit: str = '',
+           digits: int = 1) -> str:
+        return (f'{scale * stat["mean"]:.{digits}f}{unit} +- '
+                f'{scale * stat["std"]:.{digits}f}{unit}')
 
     full = summary['full']
     lines = [
         f'Full model: AP {pm(full["ap"])}, {pm(full["latency_ms"], 1)} '
-        f'ms/img, {pm(full["gflops"], 1)} GFLOPs.', '',
+        f'ms/img, {pm(full["gflops"], 1, digits=3)} GFLOPs.', '',
         f'| knob | latency saved at AP - {ap_drop} | GFLOPs saved | '
         'setting per seed |', '|---|---:|---:|---|'
     ]
