@@ -1,7 +1,6 @@
 """DynamicDetReportHook: what a DynamicDet test run cost and how it routed."""
 from __future__ import annotations
 
-import copy
 import time
 from typing import Optional
 
@@ -50,11 +49,6 @@ class DynamicDetReportHook(Hook):
         flops: count FLOPs per path (one traced forward per path).
         warmup: first test batches left out of the latencies (the first
             calls at a new input shape set up kernels and allocations).
-        warmup_shapes: before the first batch, run each static path once
-            (untimed) at every sub-batch size 1..B of that batch: routing
-            splits a batch into sub-batches of any size, and on a CPU the
-            first call at each new size is slower, which a short test run
-            would count against the routing (measured: README).
     """
 
     priority = 'NORMAL'
@@ -62,12 +56,10 @@ class DynamicDetReportHook(Hook):
     def __init__(self,
                  calibration: Optional[str] = 'auto',
                  flops: bool = True,
-                 warmup: int = 1,
-                 warmup_shapes: bool = True) -> None:
+                 warmup: int = 1) -> None:
         self.calibration = calibration
         self.flops = flops
         self.warmup = warmup
-        self.warmup_shapes = warmup_shapes
 
     def before_test(self, runner) -> None:
         model = unwrap(runner.model)
@@ -105,10 +97,7 @@ class DynamicDetReportHook(Hook):
                          runner,
                          batch_idx: int,
                          data_batch=None) -> None:
-        model = unwrap(runner.model)
-        if batch_idx == 0 and self.warmup_shapes and data_batch:
-            _warm_up_sub_batches(model, data_batch)
-        synchronize(model)
+        synchronize(unwrap(runner.model))
         self._start = time.perf_counter()
 
     def after_test_iter(self,
@@ -171,14 +160,3 @@ class DynamicDetReportHook(Hook):
             'DynamicDet test report: ' + ', '.join(f'{k.split("/")[1]}={v:.4g}'
                                                    for k, v in report.items()),
             logger='current')
-
-
-@torch.no_grad()
-def _warm_up_sub_batches(model, data_batch: dict) -> None:
-    """Each static path once at every sub-batch size of ``data_batch``."""
-    data = model.data_preprocessor(data_batch, False)
-    for size in range(1, len(data['data_samples']) + 1):
-        for path in (1, 2):
-            model.predict_path(data['inputs'][:size],
-                               copy.deepcopy(data['data_samples'][:size]),
-                               path)

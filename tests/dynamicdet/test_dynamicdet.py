@@ -265,22 +265,6 @@ def test_test_latency_leaves_out_the_warm_up_batches(warmup, tiny_synthetic,
     assert metrics['dynamicdet/latency_wall_ms'] == pytest.approx(expected)
 
 
-def test_test_run_first_warms_every_sub_batch_size_of_both_paths(
-        tiny_synthetic, tmp_path):
-    cfg = _tiny_runner_cfg(ONE_STAGE, tiny_synthetic, str(tmp_path))
-    runner = Runner.from_cfg(cfg)
-    model, calls = runner.model, []
-    predict_path = model.predict_path
-
-    def recorded(inputs, samples, path, *args):
-        calls.append((len(inputs), path))
-        return predict_path(inputs, samples, path, *args)
-
-    model.predict_path = recorded
-    runner.test()  # batches of 2: sizes 1 and 2, once each, before batch 0
-    assert calls == [(1, 1), (1, 2), (2, 1), (2, 2)]
-
-
 def test_step2_freezes_all_but_router_and_keeps_the_rest_in_eval():
     model = _build(step=2)
     trainable = {
