@@ -313,7 +313,9 @@ def seeds_savings(summaries: list[dict]) -> dict:
 def seeds_table(summary: dict, ap_drop: float) -> str:
     """Markdown of :func:`seeds_savings`."""
 
-    def pm(stat: dict, scale: float = 100.0, unit: str = '',
+    def pm(stat: dict,
+           scale: float = 100.0,
+           unit: str = '',
            digits: int = 1) -> str:
         return (f'{scale * stat["mean"]:.{digits}f}{unit} +- '
                 f'{scale * stat["std"]:.{digits}f}{unit}')
