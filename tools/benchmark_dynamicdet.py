@@ -37,7 +37,8 @@ from mmengine.utils import ProgressBar
 
 import mmdet_dynmoe  # noqa: F401  (registers DynamicDet)
 from mmdet_dynmoe.dynamicdet import route_hard, threshold_for_hard_ratio
-from mmdet_dynmoe.dynamicdet.routing_evaluation import load_dynamic_detector
+from mmdet_dynmoe.dynamicdet.routing_evaluation import (load_dynamic_detector,
+                                                        val_router_scores)
 from mmdet_dynmoe.engine.speed_measurement import (at_setting, batch_seconds,
                                                    images_in,
                                                    interleaved_seconds,
@@ -90,14 +91,6 @@ def _batches(model, cfg, batch_size: int, images: int) -> list:
     return out
 
 
-@torch.no_grad()
-def _scores(model, batches: list) -> torch.Tensor:
-    return torch.cat([
-        model.router_scores(model.backbone.forward_first(b['inputs']))
-        for b in batches
-    ])
-
-
 def settings(threshold: float, ratio: float) -> list[tuple[str, dict]]:
     """(row name, how to run it): a ``path`` runs that static path, a
     ``threshold`` the dynamic model."""
@@ -125,12 +118,15 @@ def benchmark(args: argparse.Namespace) -> dict:
         b: _batches(model, cfg, b, args.max_images)
         for b in args.batch_sizes
     }
+    # per size: padding to a batch's largest image moves the scores a
+    # little, so one threshold need not route the same share everywhere
+    scores = {
+        size: val_router_scores(model, batches)
+        for size, batches in per_size.items()
+    }
     runs, keys = [], []
     for size, batches in per_size.items():
-        # per size: padding to a batch's largest image moves the scores a
-        # little, so one threshold need not route the same share everywhere
-        threshold = threshold_for_hard_ratio(
-            _scores(model, batches), args.hard_ratio)
+        threshold = threshold_for_hard_ratio(scores[size], args.hard_ratio)
         rows_of = settings(threshold, args.hard_ratio)
         for name, how in rows_of:
             runs.append(_run(model, batches, how))
@@ -145,8 +141,7 @@ def benchmark(args: argparse.Namespace) -> dict:
         hard = None
         if 'threshold' in how:
             hard = float(
-                route_hard(_scores(model, batches),
-                           how['threshold']).double().mean())
+                route_hard(scores[size], how['threshold']).double().mean())
         rows.append(
             dict(
                 batch_size=size,

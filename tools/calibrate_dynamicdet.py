@@ -35,7 +35,8 @@ from mmdet_dynmoe.dynamicdet import (hard_ratio_for_latency,
                                      hard_ratio_for_latency_curve, route_hard,
                                      threshold_for_hard_ratio)
 from mmdet_dynmoe.dynamicdet.routing_evaluation import (
-    load_dynamic_detector, measure_path_latencies, measure_threshold_latencies)
+    load_dynamic_detector, measure_path_latencies, measure_threshold_latencies,
+    val_router_scores)
 from mmdet_dynmoe.engine.speed_knobs import speed_file, write_speed_file
 from mmdet_dynmoe.engine.speed_measurement import preprocessed_val_batches
 
@@ -89,14 +90,7 @@ def calibrate(args: argparse.Namespace) -> dict:
                                        args.cfg_options, args.device)
     batches, _ = preprocessed_val_batches(model, cfg, args.max_images)
     bar = ProgressBar(len(batches) + 2 * args.repeats)  # with the time left
-    scores = []
-    with torch.no_grad():
-        for batch in batches:
-            scores.append(
-                model.router_scores(
-                    model.backbone.forward_first(batch['inputs'])))
-            bar.update()
-    scores = torch.cat(scores)
+    scores = val_router_scores(model, batches, bar.update)
     lat1, lat2 = measure_path_latencies(model, batches, args.repeats,
                                         bar.update)
     print()

@@ -45,7 +45,8 @@ from mmdet_dynmoe.dynamicdet import path_flops, threshold_for_hard_ratio
 from mmdet_dynmoe.dynamicdet.routing_evaluation import (
     evaluate_choice, hard_mask, largest_fraction, load_dynamic_detector,
     measure_threshold_latencies, per_image_loss_gaps, run_both_paths)
-from mmdet_dynmoe.engine import over_checkpoints, runs_legend
+from mmdet_dynmoe.engine import (over_checkpoints, runs_legend,
+                                 write_seeds_summary)
 from mmdet_dynmoe.engine.speed_measurement import (first_images,
                                                    preprocessed_val_batches)
 from mmdet_dynmoe.evaluation import mean_std, paired_comparison, spearman
@@ -383,10 +384,7 @@ def main(argv=None) -> list[dict]:
                 f'{len(summaries)} runs; learned - random is paired by run '
                 '(a gain or loss when its mean exceeds its std).\n\n' +
                 runs_legend(args.checkpoints) + '\n')
-        with open(osp.join(root, 'seeds.md'), 'w') as f:
-            f.write(text)
-        with open(osp.join(root, 'seeds.json'), 'w') as f:
-            json.dump(summary, f, indent=2)
+        write_seeds_summary(root, text, summary)
         plot_seeds(summary, osp.join(root, 'seeds.png'), args.config)
         print(text)
     return summaries

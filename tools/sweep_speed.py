@@ -46,6 +46,7 @@ from mmengine.utils import ProgressBar
 import mmdet_dynmoe  # noqa: F401  (registers our detectors)
 from mmdet_dynmoe.engine import load_model, over_checkpoints, runs_legend
 from mmdet_dynmoe.engine import speed_measurement as measure
+from mmdet_dynmoe.engine import write_seeds_summary
 from mmdet_dynmoe.engine.speed_knobs import parse_knob_grid, speed_knobs
 from mmdet_dynmoe.evaluation import mean_std
 
@@ -345,10 +346,7 @@ def main(argv=None) -> list[dict]:
                 f'std over {len(summaries)} runs of `{args.config}`; a run '
                 'where no setting of a knob keeps the AP saves 0.\n\n' +
                 runs_legend(args.checkpoints) + '\n')
-        with open(osp.join(args.out, 'seeds.md'), 'w') as f:
-            f.write(text)
-        with open(osp.join(args.out, 'seeds.json'), 'w') as f:
-            json.dump(summary, f, indent=2)
+        write_seeds_summary(args.out, text, summary)
         print(f'\n{text}wrote {args.out}/seeds.md and seeds.json')
     return summaries
 

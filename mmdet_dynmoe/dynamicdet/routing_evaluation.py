@@ -36,6 +36,22 @@ def load_dynamic_detector(
     return model, cfg
 
 
+@torch.no_grad()
+def val_router_scores(
+        model: DynamicDetector,
+        batches: list,
+        progress: Optional[Callable[[], None]] = None) -> torch.Tensor:
+    """(N,) router easiness of every image of ``batches`` (preprocessed),
+    in order; ``progress`` is called after each batch."""
+    scores = []
+    for batch in batches:
+        scores.append(
+            model.router_scores(model.backbone.forward_first(batch['inputs'])))
+        if progress is not None:
+            progress()
+    return torch.cat(scores)
+
+
 def measure_threshold_latencies(
         model: DynamicDetector,
         batches: list,

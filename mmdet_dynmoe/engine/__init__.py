@@ -10,7 +10,8 @@ applies it) | speed_measurement.py (AP, latency and FLOPs per image at a
 knob setting, for the sweep and calibration tools) | checkpoint_runs.py (an
 analysis tool over several checkpoints, one folder each).
 """
-from .checkpoint_runs import over_checkpoints, run_names, runs_legend
+from .checkpoint_runs import (over_checkpoints, run_names, runs_legend,
+                              write_seeds_summary)
 from .hooks import (MoEAuxLossHook, NumClassesCheckHook, RNGStateHook,
                     SpeedKnobsHook, TrainingDataCheckHook)
 from .model_loading import LoadedModel, load_model, unwrap_model
@@ -21,5 +22,5 @@ __all__ = [
     'LoadedModel', 'MoEAuxLossHook', 'NumClassesCheckHook', 'RNGStateHook',
     'SpeedKnobsHook', 'TrainingDataCheckHook', 'load_model',
     'over_checkpoints', 'run_names', 'runs_legend', 'synchronize',
-    'unwrap_model', 'val_with_routing_stats'
+    'write_seeds_summary', 'unwrap_model', 'val_with_routing_stats'
 ]

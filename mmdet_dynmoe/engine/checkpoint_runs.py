@@ -6,6 +6,7 @@ the tool's summary over them lists which run was which checkpoint.
 """
 from __future__ import annotations
 
+import json
 import os.path as osp
 from typing import Any, Callable, Sequence
 
@@ -38,3 +39,12 @@ def runs_legend(checkpoints: Sequence[str]) -> str:
     return '\n'.join(
         f'- {name}: `{checkpoint}`'
         for name, checkpoint in zip(run_names(checkpoints), checkpoints))
+
+
+def write_seeds_summary(out: str, text: str, summary: dict) -> None:
+    """The summary over the runs: ``out/seeds.md`` (``text``) and
+    ``out/seeds.json`` (``summary``)."""
+    with open(osp.join(out, 'seeds.md'), 'w') as f:
+        f.write(text)
+    with open(osp.join(out, 'seeds.json'), 'w') as f:
+        json.dump(summary, f, indent=2)
