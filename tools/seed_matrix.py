@@ -23,6 +23,15 @@ the synthetic configs; runs then go to ``.../data<D>-seed<S>``.
 ``--mean NAME=KEY,KEY`` adds a column averaged per run before the seeds
 (e.g. the old domains' mean AP of a per-dataset validation).
 ``--table-only`` rewrites the table from the finished runs without training.
+
+``--record-dir DIR`` keeps a copy of each finished run's ``metrics.json`` in
+``DIR/<config name>/<run>.json`` and counts a run with a record there as
+finished: commit ``DIR`` (kilobytes, no checkpoints) and a matrix continues
+on another machine, or in a session whose ``work_dirs`` are gone, e.g.::
+
+    python tools/seed_matrix.py --seeds 0 1 2 --work-root work_dirs/seeds \
+        --record-dir docs/seeds/hi_moe --out docs/seeds/hi_moe/table.md \
+        configs/hi_moe/hi-moe-dino_r18-tiny-e16g4_3e_synthetic-mixed.py
 """
 from __future__ import annotations
 
@@ -91,6 +100,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         'mAP is shown in percent, e.g. old/coco/bbox_mAP=studio/coco/'
         'bbox_mAP,street/coco/bbox_mAP')
     parser.add_argument(
+        '--record-dir',
+        default=None,
+        help='also keep each finished run\'s metrics.json as DIR/<config '
+        'name>/<run>.json; a run recorded there counts as finished (commit '
+        'DIR to carry a matrix across machines)')
+    parser.add_argument(
         '--table-only',
         action='store_true',
         help='write the table from finished runs only')
@@ -145,6 +160,22 @@ def run_dir(work_root: str,
     run = f'seed{seed}' if data_seed is None else \
         f'data{data_seed}-seed{seed}'
     return osp.join(work_root, name, run)
+
+
+def record_path(record_dir: str, work_root: str, work_dir: str) -> str:
+    """``DIR/<config name>/<run>.json`` for the run in ``work_dir``."""
+    return osp.join(record_dir, osp.relpath(work_dir, work_root) + '.json')
+
+
+def load_finished(work_dir: str,
+                  record: Optional[str] = None) -> Optional[dict]:
+    """The finished run's result (its ``metrics.json``, else its record),
+    or None when it has not finished."""
+    for path in (osp.join(work_dir, 'metrics.json'), record):
+        if path is not None and osp.isfile(path):
+            with open(path) as f:
+                return json.load(f)
+    return None
 
 
 def synthetic_root(data_seed: int) -> str:
@@ -206,18 +237,22 @@ def run_one(config: str,
             seed: int,
             work_dir: str,
             cfg_options: list[str],
-            data_seed: Optional[int] = None) -> dict:
+            data_seed: Optional[int] = None,
+            record: Optional[str] = None) -> dict:
     """Train one run unless it finished before; returns its metrics.json.
 
     A run that stopped part-way (its work dir has mmengine's
     ``last_checkpoint`` but no ``metrics.json``) continues from its last
     checkpoint (``tools/train.py --resume``); ``minutes`` then counts this
-    sitting only.
+    sitting only. ``record``: a second copy of the result (see
+    ``--record-dir``); when it exists the run counts as finished.
     """
     done = osp.join(work_dir, 'metrics.json')
-    if osp.isfile(done):
-        with open(done) as f:
-            return json.load(f)
+    finished = load_finished(work_dir, record)
+    if finished is not None:
+        if record is not None and not osp.isfile(record):
+            _write(record, finished)  # recorded from its work dir
+        return finished
     os.makedirs(work_dir, exist_ok=True)
     cmd = train_command(config, seed, work_dir, cfg_options)
     resume = osp.isfile(osp.join(work_dir, 'last_checkpoint'))
@@ -246,9 +281,16 @@ def run_one(config: str,
         minutes=round((time.time() - start) / 60, 1),
         resumed=resume,
         metrics=final_val_metrics(work_dir))
-    with open(done, 'w') as f:
-        json.dump(result, f, indent=1)
+    for path in (done, record):
+        if path is not None:
+            _write(path, result)
     return result
+
+
+def _write(path: str, result: dict) -> None:
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(result, f, indent=1)
 
 
 def _scale(key: str, value: float) -> float:
@@ -314,7 +356,9 @@ def main(argv=None) -> None:
     results: dict[str, list[dict]] = {c: [] for c in args.configs}
     for i, (config, data_seed, seed) in enumerate(runs, 1):
         work_dir = run_dir(args.work_root, config, seed, data_seed)
-        finished = osp.isfile(osp.join(work_dir, 'metrics.json'))
+        record = None if args.record_dir is None else record_path(
+            args.record_dir, args.work_root, work_dir)
+        finished = load_finished(work_dir, record) is not None
         if args.table_only and not finished:
             continue
         state = 'done before' if finished else 'training'
@@ -323,7 +367,8 @@ def main(argv=None) -> None:
             f'[{i}/{len(runs)}] {osp.basename(config)} {data}seed {seed}: '
             f'{state}',
             flush=True)
-        result = run_one(config, seed, work_dir, args.cfg_options, data_seed)
+        result = run_one(config, seed, work_dir, args.cfg_options, data_seed,
+                         record)
         if not finished:
             print(
                 f'[{i}/{len(runs)}] finished in {result["minutes"]} min',

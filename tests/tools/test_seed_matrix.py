@@ -178,3 +178,34 @@ def test_configs_after_cfg_options_are_a_clear_error(capsys):
     args = seed_matrix.parse_args(
         ['configs/x.py', '--seeds', '0', '--cfg-options', 'a=1'])
     assert args.configs == ['configs/x.py'] and args.cfg_options == ['a=1']
+
+
+def test_recorded_runs_count_as_finished_on_a_machine_without_work_dirs(
+        tmp_path, monkeypatch):
+    trained = []
+
+    def fake_run(cmd, **kwargs):  # stands in for tools/train.py
+        trained.append(cmd)
+        return type('Done', (), dict(returncode=0))()
+
+    monkeypatch.setattr(seed_matrix.subprocess, 'run', fake_run)
+    monkeypatch.setattr(seed_matrix, 'final_val_metrics',
+                        lambda work_dir: {'coco/bbox_mAP': 0.5})
+    config = osp.join(REPO_ROOT, 'configs', 'baseline',
+                      'dino_r18-tiny_3e_synthetic-mixed.py')
+    records = str(tmp_path / 'records')
+    argv = [
+        config, '--seeds', '0', '1', '--work-root',
+        str(tmp_path / 'machine1'), '--record-dir', records
+    ]
+    seed_matrix.main(argv)
+    assert len(trained) == 2
+    name = 'dino_r18-tiny_3e_synthetic-mixed'
+    assert sorted(os.listdir(osp.join(records,
+                                      name))) == ['seed0.json', 'seed1.json']
+    # another machine: empty work root, the records only -> trains seed 2
+    argv[argv.index('--work-root') + 1] = str(tmp_path / 'machine2')
+    seed_matrix.main(argv[:1] + ['--seeds', '0', '1', '2'] + argv[4:])
+    assert len(trained) == 3 and 'randomness.seed=2' in trained[-1]
+    text = open(osp.join(tmp_path, 'machine2', 'table.md')).read()
+    assert '| 0, 1, 2 | 50.0 +- 0.0 (3) |' in text
