@@ -23,6 +23,12 @@ the synthetic configs; runs then go to ``.../data<D>-seed<S>``.
 ``--mean NAME=KEY,KEY`` adds a column averaged per run before the seeds
 (e.g. the old domains' mean AP of a per-dataset validation).
 ``--table-only`` rewrites the table from the finished runs without training.
+``--compare REF`` adds, below the table, every other config against the
+config REF on the first metric: the difference of the means, Welch's t-test
+(two-sided, scipy ``ttest_ind(equal_var=False)``) and a verdict by this
+project's rule: a gain or a loss only when the two configs' seeds do not
+overlap (every seed of one above every seed of the other), otherwise
+"no difference".
 
 ``--record-dir DIR`` keeps a copy of each finished run's ``metrics.json`` in
 ``DIR/<config name>/<run>.json`` and counts a run with a record there as
@@ -106,6 +112,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         'name>/<run>.json; a run recorded there counts as finished (commit '
         'DIR to carry a matrix across machines)')
     parser.add_argument(
+        '--compare',
+        default=None,
+        metavar='REF',
+        help='one of the configs: compare every other config with it on the '
+        'first metric (difference, Welch t-test, verdict)')
+    parser.add_argument(
         '--table-only',
         action='store_true',
         help='write the table from finished runs only')
@@ -123,6 +135,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f'unrecognized arguments: {" ".join(rest)}')
     if not args.configs:
         parser.error('the following arguments are required: configs')
+    if args.compare is not None and args.compare not in args.configs:
+        parser.error(f'--compare {args.compare!r} is not one of the configs')
     return args
 
 
@@ -345,6 +359,47 @@ def table(results: dict[str, list[dict]], metrics: Optional[list[str]]) -> str:
     return '\n'.join(lines)
 
 
+def compare(results: dict[str, list[dict]], ref: str, metric: str) -> str:
+    """Markdown table: every config against ``ref`` on ``metric``.
+
+    Verdict: "gain" / "loss" when the seeds of the two configs do not
+    overlap, otherwise "no difference"; Welch's t-test (two-sided) beside it
+    for the reader who wants a p-value. Configs with fewer than two seeds
+    with ``metric`` (on either side) get "-".
+    """
+    from scipy.stats import ttest_ind
+
+    def values(config):
+        return [
+            _scale(metric, r['metrics'][metric]) for r in results[config]
+            if metric in r['metrics']
+        ]
+
+    base = values(ref)
+    lines = [
+        f'| config vs `{osp.basename(ref)}` | {metric} difference | '
+        'Welch t | p | verdict |', '|---|---:|---:|---:|---|'
+    ]
+    for config in results:
+        if config == ref:
+            continue
+        other = values(config)
+        if len(other) < 2 or len(base) < 2:
+            cells = ['-'] * 4
+        else:
+            test = ttest_ind(other, base, equal_var=False)
+            diff = statistics.fmean(other) - statistics.fmean(base)
+            verdict = ('gain' if min(other) > max(base) else
+                       'loss' if max(other) < min(base) else 'no difference')
+            cells = [
+                f'{diff:+.1f}', f'{test.statistic:.1f}', f'{test.pvalue:.2f}',
+                verdict
+            ]
+        lines.append(f'| `{osp.basename(config)}` | ' + ' | '.join(cells) +
+                     ' |')
+    return '\n'.join(lines)
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     missing = [c for c in args.configs if not osp.isfile(c)]
@@ -379,10 +434,14 @@ def main(argv=None) -> None:
     metrics += [m for m in args.mean if m not in metrics]
     out = args.out or osp.join(args.work_root, 'table.md')
     commands = '\n'.join(r['command'] for rs in results.values() for r in rs)
+    comparison = '' if args.compare is None else (
+        f'\n\n{compare(results, args.compare, metrics[0])}\n\nA gain or a '
+        'loss only where the seeds do not overlap; Welch\'s t-test '
+        '(two-sided) beside it.')
     text = (
         f'{table(results, metrics)}\n\nFinal validation of each '
         f'run; mean +- sample std over seeds (number of seeds; '
-        f'd<D>/s<S>: data seed D, training seed S).\n'
+        f'd<D>/s<S>: data seed D, training seed S).{comparison}\n'
         f'Written {time.strftime("%Y-%m-%d")} by\n\n    python '
         f'tools/seed_matrix.py {" ".join(sys.argv[1:] if argv is None else argv)}'
         f'\n\nRuns:\n\n```\n{commands}\n```\n')

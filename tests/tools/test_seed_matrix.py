@@ -209,3 +209,37 @@ def test_recorded_runs_count_as_finished_on_a_machine_without_work_dirs(
     assert len(trained) == 3 and 'randomness.seed=2' in trained[-1]
     text = open(osp.join(tmp_path, 'machine2', 'table.md')).read()
     assert '| 0, 1, 2 | 50.0 +- 0.0 (3) |' in text
+
+
+def test_compare_calls_a_gain_only_when_the_seeds_do_not_overlap():
+
+    def runs(*aps):
+        return [
+            dict(seed=s, metrics={'coco/bbox_mAP': v})
+            for s, v in enumerate(aps)
+        ]
+
+    results = {
+        'dense.py': runs(0.48, 0.485, 0.49),
+        'better.py': runs(0.50, 0.51, 0.505),
+        'overlap.py': runs(0.47, 0.52, 0.50),
+        'worse.py': runs(0.44, 0.45, 0.46),
+        'one.py': runs(0.60),
+    }
+    text = seed_matrix.compare(results, 'dense.py', 'coco/bbox_mAP')
+    rows = {line.split(' | ')[0]: line for line in text.splitlines()}
+    assert rows['| `better.py`'].endswith('| gain |')
+    assert '| +2.0 |' in rows['| `better.py`']
+    assert rows['| `overlap.py`'].endswith('| no difference |')
+    assert rows['| `worse.py`'].endswith('| loss |')
+    assert rows['| `one.py`'].endswith('| - | - | - | - |')
+    assert '`dense.py`' not in rows  # the reference has no row of its own
+    # p from Welch's test: better vs dense are far apart -> small p
+    p = float(rows['| `better.py`'].split(' | ')[3])
+    assert p < 0.05
+
+
+def test_compare_must_name_one_of_the_configs(capsys):
+    with pytest.raises(SystemExit):
+        seed_matrix.parse_args(['a.py', 'b.py', '--compare', 'c.py'])
+    assert "'c.py' is not one of the configs" in capsys.readouterr().err
