@@ -26,7 +26,10 @@ Several checkpoints (one per training seed) are each swept into
 ``OUT/run<i>/``; ``OUT/seeds.md`` and ``seeds.json`` then give, per knob,
 what it saves at the full model's AP minus ``--ap-drop`` as mean +- std over
 the seeds (a seed where no setting keeps that AP saves 0), with each seed's
-chosen setting.
+chosen setting. A ``sweep.json`` of an earlier sweep of the same config may
+stand for its checkpoint: it is read, not swept again, so the runs of a
+seeds summary can be swept in different sittings (on the machine that
+trained each one) and summarised together later.
 """
 from __future__ import annotations
 
@@ -60,7 +63,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument(
-        'checkpoints', nargs='+', help='one or more checkpoints (seeds)')
+        'checkpoints',
+        nargs='+',
+        help='one or more checkpoints (seeds); a sweep.json of an earlier '
+        'sweep of this config is read instead of swept')
     parser.add_argument(
         '--out',
         default='work_dirs/speed_sweep',
@@ -335,11 +341,26 @@ def seeds_table(summary: dict, ap_drop: float) -> str:
     return '\n'.join(lines)
 
 
+def earlier_sweep(args: argparse.Namespace, path: str) -> dict:
+    """The summary in an earlier ``sweep.json`` of ``args.config``, its
+    savings recomputed at ``args.ap_drop``."""
+    with open(path) as f:
+        summary = json.load(f)
+    if osp.normpath(summary.get('config', '')) != osp.normpath(args.config):
+        raise SystemExit(f'{path} is a sweep of {summary.get("config")!r}, '
+                         f'not of {args.config!r}')
+    summary['savings'] = savings_at_ap_drop(summary['points'], args.ap_drop)
+    print(f'read {path} (swept {summary["date"]} on {summary["device"]})')
+    return summary
+
+
 def main(argv=None) -> list[dict]:
-    """Sweep every checkpoint; with several, also the seeds summary."""
+    """Sweep every checkpoint (or read its earlier sweep.json); with several,
+    also the seeds summary."""
     args = parse_args(argv)
-    summaries = over_checkpoints(args.checkpoints, args.out,
-                                 lambda ckpt, out: sweep(args, ckpt, out))
+    summaries = over_checkpoints(
+        args.checkpoints, args.out, lambda ckpt, out: earlier_sweep(args, ckpt)
+        if ckpt.endswith('.json') else sweep(args, ckpt, out))
     if len(summaries) > 1:
         summary = seeds_savings(summaries)
         text = (f'{seeds_table(summary, args.ap_drop)}\n\nMean +- sample '

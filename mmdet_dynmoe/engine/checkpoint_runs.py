@@ -7,6 +7,7 @@ the tool's summary over them lists which run was which checkpoint.
 from __future__ import annotations
 
 import json
+import os
 import os.path as osp
 from typing import Any, Callable, Sequence
 
@@ -44,6 +45,7 @@ def runs_legend(checkpoints: Sequence[str]) -> str:
 def write_seeds_summary(out: str, text: str, summary: dict) -> None:
     """The summary over the runs: ``out/seeds.md`` (``text``) and
     ``out/seeds.json`` (``summary``)."""
+    os.makedirs(out, exist_ok=True)
     with open(osp.join(out, 'seeds.md'), 'w') as f:
         f.write(text)
     with open(osp.join(out, 'seeds.json'), 'w') as f:

@@ -168,6 +168,37 @@ def test_seeds_savings_average_each_knob_and_count_a_miss_as_zero():
         sweep_speed.seeds_table(summary, 0.5)
 
 
+def test_an_earlier_sweep_json_stands_for_its_checkpoint_in_a_seeds_summary(
+        tmp_path):
+    config = 'configs/x.py'
+
+    def earlier(name, full_ap, depth2_ap):
+        points = [
+            dict(knobs={}, label='full', ap=full_ap, latency_ms=20.0,
+                 gflops=1.0),
+            dict(knobs=dict(decoder_depth=2), label='decoder_depth=2',
+                 ap=depth2_ap, latency_ms=15.0, gflops=0.8)
+        ]
+        path = str(tmp_path / f'{name}.json')
+        with open(path, 'w') as f:
+            json.dump(dict(config=config, date='2026-12-02', device='cpu',
+                           points=points, savings={}), f)
+        return path
+
+    runs = [earlier('a', 0.50, 0.497), earlier('b', 0.50, 0.490)]
+    out = str(tmp_path / 'seeds')
+    summaries = sweep_speed.main([config, *runs, '--out', out])
+    # savings recomputed at --ap-drop: run a keeps its AP at depth 2, b not
+    assert [s['savings']['decoder_depth'] is None for s in summaries] == \
+        [False, True]
+    with open(osp.join(out, 'seeds.json')) as f:
+        row = json.load(f)['knobs']['decoder_depth']
+    assert row['gflops_saved']['mean'] == pytest.approx(0.1)
+    assert row['settings'] == ['decoder_depth=2', None]
+    with pytest.raises(SystemExit, match='not of'):
+        sweep_speed.main(['configs/y.py', runs[0], '--out', out])
+
+
 @pytest.mark.slow
 def test_sweep_over_seeds_writes_each_run_and_the_mean_savings(
         tiny_moe, tmp_path):
