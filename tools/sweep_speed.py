@@ -359,7 +359,8 @@ def main(argv=None) -> list[dict]:
     also the seeds summary."""
     args = parse_args(argv)
     summaries = over_checkpoints(
-        args.checkpoints, args.out, lambda ckpt, out: earlier_sweep(args, ckpt)
+        args.checkpoints, args.out,
+        lambda ckpt, out: earlier_sweep(args, ckpt)
         if ckpt.endswith('.json') else sweep(args, ckpt, out))
     if len(summaries) > 1:
         summary = seeds_savings(summaries)

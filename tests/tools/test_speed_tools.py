@@ -174,15 +174,28 @@ def test_an_earlier_sweep_json_stands_for_its_checkpoint_in_a_seeds_summary(
 
     def earlier(name, full_ap, depth2_ap):
         points = [
-            dict(knobs={}, label='full', ap=full_ap, latency_ms=20.0,
-                 gflops=1.0),
-            dict(knobs=dict(decoder_depth=2), label='decoder_depth=2',
-                 ap=depth2_ap, latency_ms=15.0, gflops=0.8)
+            dict(
+                knobs={},
+                label='full',
+                ap=full_ap,
+                latency_ms=20.0,
+                gflops=1.0),
+            dict(
+                knobs=dict(decoder_depth=2),
+                label='decoder_depth=2',
+                ap=depth2_ap,
+                latency_ms=15.0,
+                gflops=0.8)
         ]
         path = str(tmp_path / f'{name}.json')
         with open(path, 'w') as f:
-            json.dump(dict(config=config, date='2026-12-02', device='cpu',
-                           points=points, savings={}), f)
+            json.dump(
+                dict(
+                    config=config,
+                    date='2026-12-02',
+                    device='cpu',
+                    points=points,
+                    savings={}), f)
         return path
 
     runs = [earlier('a', 0.50, 0.497), earlier('b', 0.50, 0.490)]
