@@ -34,11 +34,12 @@ from .damex_dino import DAMEXDINO
 from .damex_dino_head import DAMEXDINOHead
 from .dataset_expert_map import DatasetExpertMap, DatasetExperts
 from .dataset_experts_hook import DatasetExpertsHook
-from .dataset_routing import expert_load_by_dataset, routing_purity
+from .dataset_routing import (expert_load_by_dataset, routing_purity,
+                              top_expert_share)
 from .routing_target_loss import routing_target_loss
 
 __all__ = [
     'DAMEXDINO', 'DAMEXDINOHead', 'DatasetExpertMap', 'DatasetExperts',
     'DatasetExpertsHook', 'expert_load_by_dataset', 'routing_purity',
-    'routing_target_loss'
+    'top_expert_share', 'routing_target_loss'
 ]

@@ -53,3 +53,26 @@ def routing_purity(
         purity[name] = float(row[own].sum() / row.sum().clamp(min=1))
     purity['mean'] = sum(purity.values()) / max(len(names), 1)
     return purity
+
+
+def top_expert_share(names: Sequence[str], load: Tensor) -> dict[str, float]:
+    """Share of each dataset's routing slots taken by its busiest expert.
+
+    Defined without a dataset -> expert map, so it also measures whether a
+    plain MoE learned dataset structure: 1 when every dataset has an expert
+    of its own to itself, ``1 / E`` for routing spread evenly. A DAMEX model's
+    :func:`routing_purity` is at most this.
+
+    Args:
+        names: dataset names (rows of ``load``).
+        load: (D, E) slot counts.
+
+    Returns:
+        ``{name: share in [0, 1]}`` plus ``'mean'``.
+    """
+    share = {
+        name: float(row.max() / row.sum().clamp(min=1))
+        for row, name in zip(load, names)
+    }
+    share['mean'] = sum(share.values()) / max(len(names), 1)
+    return share

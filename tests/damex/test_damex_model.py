@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os.path as osp
 from types import SimpleNamespace
 
@@ -16,7 +17,7 @@ from mmengine.runner import Runner
 import mmdet_dynmoe  # noqa: F401
 from mmdet_dynmoe.damex import (DAMEXDINO, DatasetExpertMap,
                                 expert_load_by_dataset, routing_purity,
-                                routing_target_loss)
+                                routing_target_loss, top_expert_share)
 from mmdet_dynmoe.models import MoEFFN
 from mmdet_dynmoe.moe import MoELayer, moe_layers
 from mmdet_dynmoe.testing import write_layout_fixture
@@ -354,6 +355,42 @@ def test_expert_load_by_dataset_and_routing_purity():
     assert names == ['a', 'b'] and load.tolist() == [[4, 1, 0], [0, 2, 2]]
     purity = routing_purity(names, load, dict(a=[0], b=[1, 2]))
     assert purity == pytest.approx(dict(a=0.8, b=1.0, mean=0.9))
+    # the busiest expert, no map needed: a -> expert 0 (4 of 5), b -> a tie
+    assert top_expert_share(names, load) == pytest.approx(
+        dict(a=0.8, b=0.5, mean=0.65))
+
+
+def test_routing_summary_gives_mean_and_std_over_runs(tmp_path):
+
+    def run(i: int, load: list, purity: dict = None) -> str:
+        layer = dict(datasets=['a', 'b'], load=load, computed_slots=1.0)
+        if purity is not None:
+            layer['purity'] = purity
+        path = tmp_path / f'run{i}.json'
+        path.write_text(json.dumps(dict(layers={'decoder.layers.0': layer})))
+        return str(path)
+
+    paths = [
+        run(0, [[3, 1], [0, 4]], dict(a=0.75, b=1.0, mean=0.875)),
+        run(1, [[1, 1], [1, 3]], dict(a=0.5, b=0.75, mean=0.625))
+    ]
+    out = tmp_path / 'out'
+    result = load_tool('analyze_dataset_routing').main(
+        ['--summary', *paths, '--out', str(out)])
+    layer = result['decoder.layers.0']
+    assert layer['purity']['mean']['mean'] == pytest.approx(0.75)
+    assert layer['purity']['mean']['std'] == pytest.approx(0.25 / 2**0.5)
+    # top-expert share from the loads: a 0.75 / 0.5, b 1.0 / 0.75
+    assert layer['top_share']['a']['values'] == pytest.approx([0.75, 0.5])
+    assert layer['top_share']['b']['mean'] == pytest.approx(0.875)
+    text = (out / 'routing_seeds.md').read_text()
+    assert '| decoder.layers.0 | routing purity | 0.625 +- 0.177 |' in text
+    # a run without the map (plain MoE) leaves purity out, keeps the share
+    paths.append(run(2, [[2, 2], [0, 4]]))
+    result = load_tool('analyze_dataset_routing').main(
+        ['--summary', *paths, '--out', str(out)])
+    assert 'purity' not in result['decoder.layers.0']
+    assert len(result['decoder.layers.0']['top_share']['a']['values']) == 3
 
 
 def test_analyze_dataset_routing_tool(damex_cfg, tmp_path):
@@ -369,6 +406,7 @@ def test_analyze_dataset_routing_tool(damex_cfg, tmp_path):
     assert layer['datasets'] == ['studio', 'street', 'night', 'paper']
     assert 0.0 <= layer['purity']['mean'] <= 1.0
     assert layer['computed_slots'] == 1.0  # eval is dropless by default
+    assert layer['purity']['mean'] <= layer['top_share']['mean'] <= 1.0
     assert (tmp_path / 'out' / 'expert_load.png').is_file()
 
 
