@@ -2,9 +2,12 @@
 
 For any config + checkpoint: every knob setting of the grid runs on the
 validation set (AP from the config's val evaluator), is timed on this device
-at the config's val batch size (interleaved rounds, each batch's fastest kept) and
-its FLOPs per image are counted on a few images (what actually ran: skipped
-experts and decoder layers are not counted). Writes ``sweep.json`` (every
+at the config's val batch size (interleaved rounds, each batch's fastest
+kept; the full model is timed first and last in every round, and the gap
+between the two, ``latency_noise`` in sweep.json, is the noise floor: a
+latency saving within it is reported as such) and its FLOPs per image are
+counted on a few images (what actually ran: skipped experts and decoder
+layers are not counted). Writes ``sweep.json`` (every
 point, the Pareto fronts of AP vs latency and vs GFLOPs) and ``sweep.png``
 (the full model and the static settings marked). The knobs are those of
 ``mmdet_dynmoe/engine/speed_knobs.py``; tools/calibrate_speed.py turns a
@@ -199,7 +202,7 @@ def sweep(args: argparse.Namespace, checkpoint: str, out: str) -> dict:
             f'--max-images: {type(metric).__name__} evaluates every image of '
             'its annotation files, so AP on a subset would count the others '
             'as missed; sweep the whole val set (or use a CocoMetric)')
-    bar = ProgressBar(len(grid) * (2 + args.repeats))
+    bar = ProgressBar(len(grid) * (2 + args.repeats) + args.repeats)
     points = []
     for knobs in grid:
         preds, layers = measure.at_setting(
@@ -223,8 +226,12 @@ def sweep(args: argparse.Namespace, checkpoint: str, out: str) -> dict:
                 mean_decoder_layers=measure.mean_decoder_layers(layers),
                 static=all(k in STATIC_KNOBS or v is None
                            for k, v in knobs.items())))
-    latencies = measure.interleaved_latencies(model, grid, timed, args.repeats,
-                                              bar.update)
+    # the full model is timed twice in every round (first and last): how far
+    # two timings of one computation differ here is the noise floor below
+    # which a latency saving means nothing
+    latencies = measure.interleaved_latencies(model, grid + grid[:1], timed,
+                                              args.repeats, bar.update)
+    noise = abs(latencies.pop() / latencies[0] - 1)
     print()
     for point, lat in zip(points, latencies):
         point['latency_ms'] = lat
@@ -240,8 +247,9 @@ def sweep(args: argparse.Namespace, checkpoint: str, out: str) -> dict:
         images=images,
         latency_images=sum(len(b['data_samples']) for b in timed),
         batch_size=cfg.val_dataloader.batch_size,
+        latency_noise=noise,
         points=points,
-        savings=savings_at_ap_drop(points, args.ap_drop))
+        savings=savings_at_ap_drop(points, args.ap_drop, noise))
     os.makedirs(out, exist_ok=True)
     with open(osp.join(out, 'sweep.json'), 'w') as f:
         json.dump(summary, f, indent=2)
@@ -254,25 +262,30 @@ def sweep(args: argparse.Namespace, checkpoint: str, out: str) -> dict:
             f'{p["mean_decoder_layers"]:.2f}'
         print(f'{front}{p["label"]:<39} {100 * p["ap"]:6.1f} '
               f'{p["latency_ms"]:8.2f} {p["gflops"]:8.3f} {layers}')
-    print(f'* on the AP-latency Pareto front; wrote {out}/sweep.json '
-          'and sweep.png')
+    print(f'* on the AP-latency Pareto front; the full model timed twice '
+          f'differed by {noise:.1%}; wrote {out}/sweep.json and sweep.png')
     print(f'per knob, the cheapest setting within {args.ap_drop} AP of the '
           'full model:')
     for name, row in summary['savings'].items():
         print(f'  {name}: ' +
               ('none' if row is
                None else f'{row["label"]}: AP {100 * row["ap"]:.1f}, '
-               f'latency {row["latency_saved"]:+.1%}, GFLOPs '
-               f'{row["gflops_saved"]:+.1%} saved'))
+               f'latency {row["latency_saved"]:+.1%}'
+               f'{" (within noise)" if row["latency_within_noise"] else ""}'
+               f', GFLOPs {row["gflops_saved"]:+.1%} saved'))
     return summary
 
 
-def savings_at_ap_drop(points: list, drop: float) -> dict:
+def savings_at_ap_drop(points: list,
+                       drop: float,
+                       latency_noise: Optional[float] = None) -> dict:
     """Per knob: the setting of that knob alone, AP at least the full
     model's minus ``drop`` (AP points), with the fewest GFLOPs (counted, so
     free of timing noise; then the lowest latency), and the fraction of the
     full model's latency and GFLOPs it saves (None: no setting of the knob
-    keeps that AP)."""
+    keeps that AP). ``latency_within_noise``: the latency saved is no larger
+    than ``latency_noise`` (the relative gap between two timings of the full
+    model; None: not measured, as in sweeps before it was)."""
     full = points[0]
     floor = full['ap'] - drop / 100
     out: dict = {}
@@ -288,6 +301,9 @@ def savings_at_ap_drop(points: list, drop: float) -> dict:
             ap=best['ap'],
             latency_saved=1 - best['latency_ms'] / full['latency_ms'],
             gflops_saved=1 - best['gflops'] / full['gflops'])
+        if best is not None:
+            out[name]['latency_within_noise'] = None if latency_noise is None \
+                else abs(out[name]['latency_saved']) <= latency_noise
     return out
 
 
@@ -298,8 +314,12 @@ def seeds_savings(summaries: list[dict]) -> dict:
         ``full``: the full model's ``ap`` / ``latency_ms`` / ``gflops`` as
         :func:`mean_std`; ``knobs``: per knob, ``latency_saved`` and
         ``gflops_saved`` as :func:`mean_std` over the runs (0 for a run where
-        no setting of it keeps the AP) and ``settings``, each run's choice
-        (None: none kept it).
+        no setting of it keeps the AP), ``settings``, each run's choice
+        (None: none kept it), and ``within_noise``, per run whether its
+        latency saving is within that run's timing noise (None: no setting
+        or not measured). ``latency_noise``: the runs' gaps between two
+        timings of the full model as :func:`mean_std` (None when a run did
+        not measure it).
     """
     full = {
         key: mean_std([s['points'][0][key] for s in summaries])
@@ -310,11 +330,19 @@ def seeds_savings(summaries: list[dict]) -> dict:
         rows = [s['savings'].get(name) for s in summaries]
         knobs[name] = dict(
             settings=[None if r is None else r['label'] for r in rows],
+            within_noise=[
+                None if r is None else r.get('latency_within_noise')
+                for r in rows
+            ],
             **{
                 key: mean_std([0.0 if r is None else r[key] for r in rows])
                 for key in ('latency_saved', 'gflops_saved')
             })
-    return dict(full=full, knobs=knobs)
+    noise = [s.get('latency_noise') for s in summaries]
+    return dict(
+        full=full,
+        knobs=knobs,
+        latency_noise=None if None in noise else mean_std(noise))
 
 
 def seeds_table(summary: dict, ap_drop: float) -> str:
@@ -327,17 +355,26 @@ def seeds_table(summary: dict, ap_drop: float) -> str:
         return (f'{scale * stat["mean"]:.{digits}f}{unit} +- '
                 f'{scale * stat["std"]:.{digits}f}{unit}')
 
-    full = summary['full']
+    def within(flags: list) -> str:
+        known = [f for f in flags if f is not None]
+        return f'{sum(known)} of {len(known)}' if known else '-'
+
+    full, noise = summary['full'], summary.get('latency_noise')
     lines = [
         f'Full model: AP {pm(full["ap"])}, {pm(full["latency_ms"], 1)} '
-        f'ms/img, {pm(full["gflops"], 1, digits=3)} GFLOPs.', '',
+        f'ms/img, {pm(full["gflops"], 1, digits=3)} GFLOPs; timed twice per '
+        'round, it differed by ' +
+        ('(not measured)' if noise is None else pm(noise, unit=' %')) +
+        ': a latency saving within that gap is timing noise.', '',
         f'| knob | latency saved at AP - {ap_drop} | GFLOPs saved | '
-        'setting per seed |', '|---|---:|---:|---|'
+        'setting per seed | latency saving within noise |',
+        '|---|---:|---:|---|---:|'
     ]
     for name, row in summary['knobs'].items():
         settings = ', '.join(s or 'none' for s in row['settings'])
         lines.append(f'| `{name}` | {pm(row["latency_saved"], unit=" %")} | '
-                     f'{pm(row["gflops_saved"], unit=" %")} | {settings} |')
+                     f'{pm(row["gflops_saved"], unit=" %")} | {settings} | '
+                     f'{within(row.get("within_noise", []))} |')
     return '\n'.join(lines)
 
 
@@ -349,7 +386,8 @@ def earlier_sweep(args: argparse.Namespace, path: str) -> dict:
     if osp.normpath(summary.get('config', '')) != osp.normpath(args.config):
         raise SystemExit(f'{path} is a sweep of {summary.get("config")!r}, '
                          f'not of {args.config!r}')
-    summary['savings'] = savings_at_ap_drop(summary['points'], args.ap_drop)
+    summary['savings'] = savings_at_ap_drop(summary['points'], args.ap_drop,
+                                            summary.get('latency_noise'))
     print(f'read {path} (swept {summary["date"]} on {summary["device"]})')
     return summary
 

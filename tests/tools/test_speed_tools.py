@@ -69,6 +69,36 @@ def test_savings_are_the_cheapest_setting_of_each_knob_within_the_ap_drop():
     assert savings['decoder_depth']['latency_saved'] == pytest.approx(0.25)
     assert savings['decoder_depth']['gflops_saved'] == pytest.approx(0.25)
     assert savings['test_top_k'] is None
+    assert savings['decoder_depth']['latency_within_noise'] is None
+
+
+def test_a_latency_saving_within_the_full_models_repeat_gap_is_noise():
+    points = [
+        dict(knobs={}, label='full', ap=0.5, latency_ms=40.0, gflops=2.0),
+        dict(
+            knobs=dict(decoder_exit=0.1),
+            label='decoder_exit=0.1',
+            ap=0.5,
+            latency_ms=38.0,  # 5 % faster
+            gflops=1.98),
+        dict(
+            knobs=dict(decoder_depth=2),
+            label='decoder_depth=2',
+            ap=0.5,
+            latency_ms=30.0,  # 25 % faster
+            gflops=1.5)
+    ]
+    savings = sweep_speed.savings_at_ap_drop(points, 0.5, latency_noise=0.06)
+    assert savings['decoder_exit']['latency_within_noise'] is True
+    assert savings['decoder_depth']['latency_within_noise'] is False
+    summary = sweep_speed.seeds_savings(
+        [dict(points=points, savings=savings, latency_noise=0.06)] * 2)
+    assert summary['latency_noise']['mean'] == pytest.approx(0.06)
+    assert summary['knobs']['decoder_exit']['within_noise'] == [True, True]
+    table = sweep_speed.seeds_table(summary, 0.5)
+    assert 'differed by 6.0 % +- 0.0 %' in table
+    assert '| decoder_exit=0.1, decoder_exit=0.1 | 2 of 2 |' in table
+    assert '| decoder_depth=2, decoder_depth=2 | 0 of 2 |' in table
 
 
 def test_bisection_reaches_the_target_and_clamps_outside_the_range():
@@ -137,6 +167,8 @@ def test_sweep_counts_what_each_knob_skips_and_draws_the_front(
     assert all(p['latency_ms'] > 0 and 'pareto_gflops' in p
                for p in points.values())
     assert all(p['static'] for p in points.values())
+    # the full model's second timing gives the noise floor, not a point
+    assert summary['latency_noise'] >= 0
     assert osp.isfile(osp.join(out, 'sweep.png'))
     with open(osp.join(out, 'sweep.json')) as f:
         assert len(json.load(f)['points']) == 4
@@ -164,7 +196,7 @@ def test_seeds_savings_average_each_knob_and_count_a_miss_as_zero():
     assert row['latency_saved']['std'] == pytest.approx(0.1)
     assert summary['full']['ap']['mean'] == pytest.approx(0.49)
     assert '| `decoder_depth` | 10.0 % +- 10.0 % | 5.0 % +- 5.0 % | ' \
-        'decoder_depth=2, none, decoder_depth=2 |' in \
+        'decoder_depth=2, none, decoder_depth=2 | - |' in \
         sweep_speed.seeds_table(summary, 0.5)
 
 
