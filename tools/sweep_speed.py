@@ -296,14 +296,17 @@ def savings_at_ap_drop(points: list,
         ]
         best = min(
             alone, key=lambda p: (p['gflops'], p['latency_ms']), default=None)
-        out[name] = None if best is None else dict(
+        if best is None:
+            out[name] = None
+            continue
+        saved = 1 - best['latency_ms'] / full['latency_ms']
+        out[name] = dict(
             label=best['label'],
             ap=best['ap'],
-            latency_saved=1 - best['latency_ms'] / full['latency_ms'],
-            gflops_saved=1 - best['gflops'] / full['gflops'])
-        if best is not None:
-            out[name]['latency_within_noise'] = None if latency_noise is None \
-                else abs(out[name]['latency_saved']) <= latency_noise
+            latency_saved=saved,
+            gflops_saved=1 - best['gflops'] / full['gflops'],
+            latency_within_noise=None
+            if latency_noise is None else abs(saved) <= latency_noise)
     return out
 
 
@@ -359,7 +362,7 @@ def seeds_table(summary: dict, ap_drop: float) -> str:
         known = [f for f in flags if f is not None]
         return f'{sum(known)} of {len(known)}' if known else '-'
 
-    full, noise = summary['full'], summary.get('latency_noise')
+    full, noise = summary['full'], summary['latency_noise']
     lines = [
         f'Full model: AP {pm(full["ap"])}, {pm(full["latency_ms"], 1)} '
         f'ms/img, {pm(full["gflops"], 1, digits=3)} GFLOPs; timed twice per '
@@ -374,7 +377,7 @@ def seeds_table(summary: dict, ap_drop: float) -> str:
         settings = ', '.join(s or 'none' for s in row['settings'])
         lines.append(f'| `{name}` | {pm(row["latency_saved"], unit=" %")} | '
                      f'{pm(row["gflops_saved"], unit=" %")} | {settings} | '
-                     f'{within(row.get("within_noise", []))} |')
+                     f'{within(row["within_noise"])} |')
     return '\n'.join(lines)
 
 
