@@ -27,6 +27,18 @@ are each swept into ``OUT/run<i>/``; ``OUT/seeds.md``, ``seeds.json`` and
 ratio, the learned router minus the random one paired by seed, called a
 gain or a loss only when it exceeds the seeds' spread
 (:func:`mmdet_dynmoe.evaluation.paired_comparison`).
+
+A ``sweep.json`` of an earlier sweep of the same config may stand for its
+checkpoint: it is read, not swept again (the seeds summary of runs swept in
+different sittings, or from the records kept in ``docs/seeds/``).
+``--reference J0 J1 ...`` compares two step-2 recipes on the same step-1
+models: the ``sweep.json`` of the other recipe for each run, in the same
+order; ``seeds.md`` then also gives, per ratio, this recipe's AP minus the
+reference's, paired by run, with the same verdict rule::
+
+    python tools/sweep_dynamicdet.py CONFIG_OURS ours-s0.pth ours-s1.pth ours-s2.pth \
+        --reference official/run0/sweep.json official/run1/sweep.json \
+        official/run2/sweep.json --out work_dirs/sweep-ours
 """
 from __future__ import annotations
 
@@ -34,6 +46,8 @@ import argparse
 import json
 import os
 import os.path as osp
+import platform
+import time
 
 import numpy as np
 import torch
@@ -80,11 +94,26 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=int,
         default=5,
         help='random routings averaged for the random router\'s AP')
+    parser.add_argument(
+        '--reference',
+        nargs='+',
+        default=None,
+        help='sweep.json of another step-2 recipe on the same step-1 '
+        'models, one per checkpoint in the same order: adds this recipe '
+        'minus the reference, paired by run')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     if args.random_draws < 1:
         parser.error(f'--random-draws {args.random_draws}: must be >= 1')
+    if args.reference is not None:
+        if len(args.reference) != len(args.checkpoints):
+            parser.error(f'--reference: {len(args.reference)} sweep.json for '
+                         f'{len(args.checkpoints)} checkpoints; give one per '
+                         'checkpoint, the same step-1 models in the same order')
+        missing = [p for p in args.reference if not osp.isfile(p)]
+        if missing:
+            parser.error(f'--reference: no such file {missing[0]!r}')
     return args
 
 
@@ -154,7 +183,12 @@ def sweep(args: argparse.Namespace) -> dict:
     summary = dict(
         config=args.config,
         checkpoint=args.checkpoint,
+        device=f'{args.device} ({platform.processor() or platform.machine()}'
+        f', {torch.get_num_threads()} threads)',
+        date=time.strftime('%Y-%m-%d'),
         num_images=len(scores),
+        latency_images=sum(len(b['data_samples']) for b in timed),
+        batch_size=cfg.val_dataloader.batch_size,
         rows=rows)
     if gaps is not None:
         # Did the router learn its target? Easy = small gain from detector 2.
@@ -299,6 +333,49 @@ def seeds_summary(summaries: list[dict]) -> dict:
     return out
 
 
+def reference_comparison(summaries: list[dict],
+                         references: list[dict]) -> list[dict]:
+    """Per ratio: the learned router's AP of these runs minus that of the
+    reference recipe's runs, paired run by run (same step-1 models)."""
+    rows = []
+    for i, ratio in enumerate(RATIOS):
+        ours = [s['rows'][i]['ap'] for s in summaries]
+        ref = [r['rows'][i]['ap'] for r in references]
+        rows.append(
+            dict(hard_ratio=ratio,
+                 ap=mean_std(ours),
+                 reference_ap=mean_std(ref),
+                 minus_reference=paired_comparison(ours, ref)))
+    return rows
+
+
+def reference_table(rows: list[dict]) -> str:
+    """Markdown: this recipe against the reference, one row per ratio."""
+    lines = [
+        '| hard ratio | AP this recipe | AP reference | this - reference '
+        '(paired) | verdict |', '|---:|---:|---:|---:|---|'
+    ]
+    for row in rows:
+        diff = row['minus_reference']
+        p = f', p {diff["p"]:.2f}' if diff['p'] is not None else ''
+        lines.append(f'| {row["hard_ratio"]:.0%} | {_cell(row["ap"])} | '
+                     f'{_cell(row["reference_ap"])} | {100 * diff["mean"]:+.1f}'
+                     f' +- {100 * diff["std"]:.1f}{p} | {diff["verdict"]} |')
+    return '\n'.join(lines)
+
+
+def earlier_sweep(config: str, path: str) -> dict:
+    """The summary in an earlier ``sweep.json``; it must be of ``config``."""
+    with open(path) as f:
+        summary = json.load(f)
+    if osp.normpath(summary.get('config', '')) != osp.normpath(config):
+        raise SystemExit(f'{path} is a sweep of {summary.get("config")!r}, '
+                         f'not of {config!r}')
+    print(f'read {path} (swept {summary.get("date", "?")} on '
+          f'{summary.get("device", "?")})')
+    return summary
+
+
 def _cell(stat: dict, scale: float = 100.0, digits: int = 1) -> str:
     return (f'{scale * stat["mean"]:.{digits}f} +- '
             f'{scale * stat["std"]:.{digits}f}')
@@ -368,22 +445,38 @@ def plot_seeds(summary: dict, path: str, title: str) -> None:
 
 
 def main(argv=None) -> list[dict]:
-    """Sweep every checkpoint; with several, also the seeds summary."""
+    """Sweep every checkpoint (or read its earlier sweep.json); with several,
+    also the seeds summary, and with ``--reference`` the recipe comparison.
+    """
     args = parse_args(argv)
     root = args.out
 
     def run(checkpoint: str, out: str) -> dict:
+        if checkpoint.endswith('.json'):
+            return earlier_sweep(args.config, checkpoint)
         return sweep(
             argparse.Namespace(
                 **dict(vars(args), checkpoint=checkpoint, out=out)))
 
     summaries = over_checkpoints(args.checkpoints, root, run)
-    if len(summaries) > 1:
+    if len(summaries) > 1 or args.reference:
         summary = seeds_summary(summaries)
         text = (f'{seeds_table(summary)}\n\nMean +- sample std over '
                 f'{len(summaries)} runs; learned - random is paired by run '
                 '(a gain or loss when its mean exceeds its std).\n\n' +
                 runs_legend(args.checkpoints) + '\n')
+        if args.reference:
+            refs = [json.load(open(p)) for p in args.reference]
+            summary['reference'] = dict(
+                sweeps=args.reference,
+                configs=sorted({r['config'] for r in refs}),
+                rows=reference_comparison(summaries, refs))
+            text += (f'\nAgainst the reference recipe '
+                     f'({", ".join(summary["reference"]["configs"])}), '
+                     'learned router AP paired by run:\n\n' +
+                     reference_table(summary['reference']['rows']) + '\n\n' +
+                     '\n'.join(f'- reference of run{i}: `{p}`'
+                               for i, p in enumerate(args.reference)) + '\n')
         write_seeds_summary(root, text, summary)
         plot_seeds(summary, osp.join(root, 'seeds.png'), args.config)
         print(text)

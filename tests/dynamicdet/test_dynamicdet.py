@@ -769,6 +769,28 @@ def test_calibrated_threshold_reaches_test_and_sweep_plots_every_ratio(
     assert -1.0 <= summary['spearman_easiness_loss_gap'] <= 1.0
     for band in summary['bands'].values():
         assert band['num_images'] > 0 and 0 <= band['to_detector2_at_50'] <= 1
+    assert summary['date'] and 'threads' in summary['device']
+    # Earlier sweeps stand for their checkpoints (nothing is swept again);
+    # a recipe against a reference is paired run by run: against itself in
+    # swapped order the paired differences cancel in the mean.
+    runs = [osp.join(out, f'run{i}', 'sweep.json') for i in range(2)]
+    again = sweep.main([
+        config, *runs, '--reference', runs[1], runs[0], '--out',
+        str(tmp_path / 'again')
+    ])
+    assert again == [json.load(open(p)) for p in runs]
+    ref = json.load(open(tmp_path / 'again' / 'seeds.json'))['reference']
+    for i, row in enumerate(ref['rows']):
+        a0, a1 = (s['rows'][i]['ap'] for s in summaries)
+        assert row['minus_reference']['mean'] == pytest.approx(0.0, abs=1e-12)
+        assert row['minus_reference']['std'] == pytest.approx(
+            abs(a0 - a1) * 2**0.5)
+    assert 'this - reference (paired)' in open(tmp_path / 'again' /
+                                               'seeds.md').read()
+    with pytest.raises(SystemExit):  # one reference for two runs
+        sweep.main([config, *runs, '--reference', runs[0]])
+    with pytest.raises(SystemExit, match='is a sweep of'):
+        sweep.main([osp.join(REPO_ROOT, 'configs', TWO_STAGE), *runs])
 
 
 def test_batch_benchmark_times_both_sizes_at_one_routing(
