@@ -108,9 +108,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f'--random-draws {args.random_draws}: must be >= 1')
     if args.reference is not None:
         if len(args.reference) != len(args.checkpoints):
-            parser.error(f'--reference: {len(args.reference)} sweep.json for '
-                         f'{len(args.checkpoints)} checkpoints; give one per '
-                         'checkpoint, the same step-1 models in the same order')
+            parser.error(
+                f'--reference: {len(args.reference)} sweep.json for '
+                f'{len(args.checkpoints)} checkpoints; give one per '
+                'checkpoint, the same step-1 models in the same order')
         missing = [p for p in args.reference if not osp.isfile(p)]
         if missing:
             parser.error(f'--reference: no such file {missing[0]!r}')
@@ -342,10 +343,11 @@ def reference_comparison(summaries: list[dict],
         ours = [s['rows'][i]['ap'] for s in summaries]
         ref = [r['rows'][i]['ap'] for r in references]
         rows.append(
-            dict(hard_ratio=ratio,
-                 ap=mean_std(ours),
-                 reference_ap=mean_std(ref),
-                 minus_reference=paired_comparison(ours, ref)))
+            dict(
+                hard_ratio=ratio,
+                ap=mean_std(ours),
+                reference_ap=mean_std(ref),
+                minus_reference=paired_comparison(ours, ref)))
     return rows
 
 
@@ -358,9 +360,10 @@ def reference_table(rows: list[dict]) -> str:
     for row in rows:
         diff = row['minus_reference']
         p = f', p {diff["p"]:.2f}' if diff['p'] is not None else ''
-        lines.append(f'| {row["hard_ratio"]:.0%} | {_cell(row["ap"])} | '
-                     f'{_cell(row["reference_ap"])} | {100 * diff["mean"]:+.1f}'
-                     f' +- {100 * diff["std"]:.1f}{p} | {diff["verdict"]} |')
+        lines.append(
+            f'| {row["hard_ratio"]:.0%} | {_cell(row["ap"])} | '
+            f'{_cell(row["reference_ap"])} | {100 * diff["mean"]:+.1f}'
+            f' +- {100 * diff["std"]:.1f}{p} | {diff["verdict"]} |')
     return '\n'.join(lines)
 
 
@@ -469,7 +472,8 @@ def main(argv=None) -> list[dict]:
             refs = [json.load(open(p)) for p in args.reference]
             summary['reference'] = dict(
                 sweeps=args.reference,
-                configs=sorted({r['config'] for r in refs}),
+                configs=sorted({r['config']
+                                for r in refs}),
                 rows=reference_comparison(summaries, refs))
             text += (f'\nAgainst the reference recipe '
                      f'({", ".join(summary["reference"]["configs"])}), '
