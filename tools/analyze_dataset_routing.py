@@ -24,6 +24,8 @@ import json
 import os
 import os.path as osp
 
+from mmengine.config import DictAction
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -36,6 +38,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar='JSON',
         help='dataset_routing.json of several runs (seeds) of one config: '
         'write their mean +- std table instead of running a model')
+    p.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='config overrides, as tools/test.py (e.g. the settings the '
+        'checkpoint was trained with on the command line)')
     args = p.parse_args(argv)
     if args.summary is None and (args.config is None
                                  or args.checkpoint is None):
@@ -158,7 +166,11 @@ def main(argv=None) -> dict:
     from mmdet_dynmoe.engine import val_with_routing_stats
 
     runner, model, layers, metrics = val_with_routing_stats(
-        args.config, args.checkpoint, args.out, per_image=True)
+        args.config,
+        args.checkpoint,
+        args.out,
+        per_image=True,
+        cfg_options=args.cfg_options)
     dataset = runner.val_dataloader.dataset
     names = dataset.metainfo.get('dataset_names')
     if names is None:

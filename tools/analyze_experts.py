@@ -22,6 +22,8 @@ import os
 import os.path as osp
 from typing import Optional
 
+from mmengine.config import DictAction
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -35,6 +37,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=None,
         help='analyse only the first N val images')
     p.add_argument('--coverage', type=float, default=0.9)
+    p.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='config overrides, as tools/test.py (e.g. the settings the '
+        'checkpoint was trained with on the command line)')
     return p.parse_args(argv)
 
 
@@ -68,15 +76,23 @@ def plot_layer(name: str, stats: dict, out_dir: str) -> list[str]:
     return files
 
 
-def analyze(config: str, checkpoint: str, out: str, max_images: Optional[int],
-            coverage: float) -> dict:
+def analyze(config: str,
+            checkpoint: str,
+            out: str,
+            max_images: Optional[int],
+            coverage: float,
+            cfg_options: Optional[dict] = None) -> dict:
     """One checkpoint: plots, ``partners.md`` and ``summary.json`` in
     ``out``; returns ``{layer: summarize_layer(...)}``."""
     from mmdet_dynmoe.dynamic_dino import partners_table, summarize_layer
     from mmdet_dynmoe.engine import val_with_routing_stats
 
     _, _, layers, metrics = val_with_routing_stats(
-        config, checkpoint, out, max_images=max_images)
+        config,
+        checkpoint,
+        out,
+        max_images=max_images,
+        cfg_options=cfg_options)
     os.makedirs(out, exist_ok=True)
     stats = {
         name.replace('.ffn.moe', '').replace('.', '_'): layer.stats.as_dict()
@@ -111,7 +127,8 @@ def main(argv=None) -> list[dict]:
 
     summaries = over_checkpoints(
         args.checkpoints, args.out, lambda checkpoint, out: analyze(
-            args.config, checkpoint, out, args.max_images, args.coverage))
+            args.config, checkpoint, out, args.max_images, args.coverage, args.
+            cfg_options))
     if len(summaries) > 1:
         table = team_size_table(summaries, run_names(args.checkpoints))
         text = (f'Mean team size per MoE layer (partners covering '

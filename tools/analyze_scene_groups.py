@@ -16,6 +16,8 @@ import json
 import os
 import os.path as osp
 
+from mmengine.config import DictAction
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -27,6 +29,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         default='domain',
         help='data-info key that names an image\'s domain')
     p.add_argument('--max-images', type=int, default=None)
+    p.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='config overrides, as tools/test.py (e.g. the settings the '
+        'checkpoint was trained with on the command line)')
     return p.parse_args(argv)
 
 
@@ -63,7 +71,8 @@ def main(argv=None) -> dict:
         per_image=True,
         max_images=args.max_images,
         select=per_image_groups,
-        what='MoE layer whose scene router picks groups per image')
+        what='MoE layer whose scene router picks groups per image',
+        cfg_options=args.cfg_options)
     dataset = runner.val_dataloader.dataset
     domains = [
         str(dataset.get_data_info(i).get(args.key))

@@ -14,7 +14,8 @@ def val_with_routing_stats(config: str,
                            max_images: Optional[int] = None,
                            select: Optional[Callable[[nn.Module],
                                                      bool]] = None,
-                           what: str = 'MoE layer') -> tuple:
+                           what: str = 'MoE layer',
+                           cfg_options: Optional[dict] = None) -> tuple:
     """Load ``checkpoint`` into ``config``'s model and run its val set while
     the chosen MoE layers record routing statistics.
 
@@ -26,6 +27,9 @@ def val_with_routing_stats(config: str,
         max_images: analyse only the first N val images.
         select: keep only MoE layers for which it returns True.
         what: how the error names the layers ``select`` keeps.
+        cfg_options: overrides merged into the config first (a tool's
+            ``--cfg-options``), e.g. the width the checkpoint was trained
+            with when that was set on the command line.
 
     Returns:
         ``(runner, model, layers, metrics)``: ``layers`` are the
@@ -41,6 +45,8 @@ def val_with_routing_stats(config: str,
     from .model_loading import unwrap_model
 
     cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     cfg.work_dir = osp.join(out_dir, 'run')
     cfg.load_from = checkpoint
     cfg.resume = False

@@ -162,6 +162,34 @@ def test_convert_and_analyze_tools(tiny_synthetic, dense_checkpoint, tmp_path,
     assert '| decoder_layers_2 | 1.00 | 1.00 | 1.00 +- 0.00 (2) |' in table
 
 
+def test_analysis_runs_the_model_its_cfg_options_describe(
+        tiny_synthetic, tmp_path):
+    # A checkpoint trained with a width set on the command line is analysed
+    # with the same override; without it the checkpoint does not fit.
+    cfg = tiny_cfg(MOE, tiny_synthetic, str(tmp_path))
+    cfg.load_from = None
+    cfg_file = str(tmp_path / 'moe.py')
+    cfg.dump(cfg_file)
+    key = 'model.decoder.layer_cfg.ffn_cfg.feedforward_channels'
+    narrow = copy.deepcopy(cfg)
+    narrow.merge_from_dict({key: 256})
+    torch.manual_seed(0)
+    ckpt = save_initialised_checkpoint(narrow.model,
+                                       str(tmp_path / 'narrow.pth'))
+    analyze = load_tool('analyze_experts').main
+    summary, = analyze([
+        cfg_file, ckpt, '--out',
+        str(tmp_path / 'narrow'), '--max-images', '1', '--cfg-options',
+        f'{key}=256'
+    ])
+    assert summary['decoder_layers_2']['experts_used'] > 0
+    with pytest.raises(ValueError, match='does not match the config'):
+        analyze([
+            cfg_file, ckpt, '--out',
+            str(tmp_path / 'wide'), '--max-images', '1'
+        ])
+
+
 def test_team_size_is_partners_covering_the_coverage_then_seed_spread():
     from mmdet_dynmoe.dynamic_dino import summarize_layer, team_size_table
     load = torch.tensor([10., 10., 10., 10.])
