@@ -38,12 +38,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar='JSON',
         help='dataset_routing.json of several runs (seeds) of one config: '
         'write their mean +- std table instead of running a model')
-    p.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='config overrides, as tools/test.py (e.g. the settings the '
-        'checkpoint was trained with on the command line)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = p.parse_args(argv)
     if args.summary is None and (args.config is None
                                  or args.checkpoint is None):

@@ -37,12 +37,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=None,
         help='analyse only the first N val images')
     p.add_argument('--coverage', type=float, default=0.9)
-    p.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='config overrides, as tools/test.py (e.g. the settings the '
-        'checkpoint was trained with on the command line)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction)
     return p.parse_args(argv)
 
 
@@ -125,10 +120,11 @@ def main(argv=None) -> list[dict]:
     from mmdet_dynmoe.dynamic_dino import team_size_table
     from mmdet_dynmoe.engine import over_checkpoints, run_names, runs_legend
 
-    summaries = over_checkpoints(
-        args.checkpoints, args.out, lambda checkpoint, out: analyze(
-            args.config, checkpoint, out, args.max_images, args.coverage, args.
-            cfg_options))
+    def run(checkpoint: str, out: str) -> dict:
+        return analyze(args.config, checkpoint, out, args.max_images,
+                       args.coverage, args.cfg_options)
+
+    summaries = over_checkpoints(args.checkpoints, args.out, run)
     if len(summaries) > 1:
         table = team_size_table(summaries, run_names(args.checkpoints))
         text = (f'Mean team size per MoE layer (partners covering '

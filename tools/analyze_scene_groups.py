@@ -29,12 +29,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         default='domain',
         help='data-info key that names an image\'s domain')
     p.add_argument('--max-images', type=int, default=None)
-    p.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='config overrides, as tools/test.py (e.g. the settings the '
-        'checkpoint was trained with on the command line)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction)
     return p.parse_args(argv)
 
 
